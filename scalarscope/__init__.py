@@ -1,0 +1,43 @@
+"""ScalarScope: can a model internalize the judgment of its evaluators?
+
+The core imports numpy only; torch is imported when the engine or student is first used, and
+ipywidgets / plotly only by :mod:`scalarscope.widgets`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from scalarscope.errors import (
+    CheckpointError,
+    ConfigError,
+    EvaluatorError,
+    GeometryFileError,
+    ScalarScopeError,
+    SweepError,
+    UnsupportedCharacterError,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "ScalarScopeEngine": "scalarscope.engine",
+    "EngineConfig": "scalarscope.engine",
+    "TrainingMetrics": "scalarscope.engine",
+    "GovernorConfig": "scalarscope.governor",
+    "TokenPool": "scalarscope.governor",
+    "correlated_evaluators": "scalarscope.evaluators",
+    "as_evaluator": "scalarscope.evaluators",
+    "default_student": "scalarscope.student",
+}
+
+__all__ = [
+    "CheckpointError", "ConfigError", "EvaluatorError", "GeometryFileError", "ScalarScopeError", "SweepError",
+    "UnsupportedCharacterError", *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scalarscope' has no attribute {name!r}")

@@ -1,0 +1,62 @@
+"""The learning step's pieces: token rewards, the policy-gradient loss, failure bookkeeping."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from scalarscope.evaluators.base import ScoreTable
+
+
+def token_rewards(table: ScoreTable, columns: np.ndarray, lengths: np.ndarray, horizon: int) -> np.ndarray:
+    """Per-token reward [B, T]: the mean over training evaluators of their token feedback.
+
+    An evaluator without token-level feedback contributes its sequence score spread evenly over
+    the response; an evaluator that failed on a response contributes nothing to it.
+    """
+    lengths = np.asarray(lengths)
+    mask = np.arange(horizon)[None, :] < lengths[:, None]
+    spread = table.sequence[:, columns] / np.maximum(lengths, 1)[:, None]  # [B, n]
+    per_eval = np.where(table.has_tokens[columns][None, None, :], table.tokens[:, :horizon, columns],
+                        spread[:, None, :])
+    valid = table.valid[:, columns][:, None, :]
+    total = (per_eval * valid).sum(-1)
+    count = np.maximum(valid.sum(-1), 1)
+    return total / count * mask
+
+
+def policy_loss(logits: torch.Tensor, tokens: np.ndarray, used: np.ndarray, rewards: np.ndarray):
+    """REINFORCE with per-token advantages: reward-to-go minus a per-position batch baseline.
+
+    logits [B, T, V] (position t predicts token t), tokens [B, T], used [B] steps sampled (EOS
+    included), rewards [B, T]. Returns (loss, mean entropy) as tensors.
+    """
+    horizon = tokens.shape[1]
+    active = np.arange(horizon)[None, :] < np.asarray(used)[:, None]
+    to_go = np.flip(np.cumsum(np.flip(rewards, 1), 1), 1)
+    counts = np.maximum(active.sum(0), 1)
+    baseline = (to_go * active).sum(0) / counts
+    advantage = (to_go - baseline) * active
+    scale = advantage[active].std() if active.sum() > 1 else 1.0
+    advantage = advantage / (scale + 1e-6)
+    log_probs = torch.log_softmax(logits[:, :horizon], dim=-1)
+    chosen = log_probs.gather(-1, torch.from_numpy(tokens).long()[..., None])[..., 0]
+    active_t = torch.from_numpy(active)
+    n_active = active_t.sum().clamp_min(1)
+    loss = -(chosen * torch.from_numpy(advantage).float() * active_t).sum() / n_active
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    return loss, (entropy * active_t).sum() / n_active
+
+
+def pad_to(ids: np.ndarray, width: int, fill: int = 0) -> np.ndarray:
+    """Right-pad token rows [B, T] to [B, width]."""
+    if ids.shape[1] >= width:
+        return ids
+    return np.pad(ids, ((0, 0), (0, width - ids.shape[1])), constant_values=fill)
+
+
+def pad_to3(values: np.ndarray, width: int) -> np.ndarray:
+    """Right-pad [B, T, n] along T to ``width``."""
+    if values.shape[1] >= width:
+        return values[:, :width]
+    return np.pad(values, ((0, 0), (0, width - values.shape[1]), (0, 0)))

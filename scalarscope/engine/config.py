@@ -1,0 +1,62 @@
+"""Engine configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from scalarscope.errors import check_scalar
+
+DEFAULT_PROMPTS = (
+    "rate this answer:",
+    "explain the result.",
+    "is the claim correct?",
+    "summarise the argument.",
+    "what would you change?",
+    "give a short verdict:",
+    "list the tradeoffs.",
+    "how sure are you?",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """How one cycle is run. All sizes are per cycle.
+
+    batch_size: responses generated per cycle, split evenly over the cycle's prompts.
+    prompts_per_cycle: prompts ``step()`` takes from the prompt source.
+    max_new_tokens: longest response, in characters.
+    probe_batch / probe_length: off-policy random responses per cycle on which the scalar head
+        is also trained, so it learns beyond the region the policy collapses into.
+    state_probe_size: fixed random responses whose predicted scores form the geometry state.
+    transfer_every: measure holdout transfer every this many cycles (0: never automatically).
+    transfer_probes: fresh probe responses per automatic transfer measurement.
+    """
+
+    batch_size: int = 32
+    prompts_per_cycle: int = 4
+    max_new_tokens: int = 16
+    temperature: float = 1.0
+    learning_rate: float = 3e-3
+    head_weight: float = 1.0
+    entropy_weight: float = 0.01
+    grad_clip: float = 1.0
+    probe_batch: int = 16
+    probe_length: int = 16
+    state_probe_size: int = 16
+    transfer_every: int = 25
+    transfer_probes: int = 512
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size"):
+            check_scalar(getattr(self, name), name, kind=int, min_value=1)
+        for name in ("probe_batch", "transfer_every"):
+            check_scalar(getattr(self, name), name, kind=int, min_value=0)
+        check_scalar(self.transfer_probes, "transfer_probes", kind=int, min_value=3)
+        check_scalar(self.temperature, "temperature", min_value=0.0, include_min=False,
+                     hint="Use 1.0 to sample from the policy as it is.")
+        check_scalar(self.learning_rate, "learning_rate", min_value=0.0, include_min=False)
+        for name in ("head_weight", "entropy_weight", "grad_clip"):
+            check_scalar(getattr(self, name), name, min_value=0.0)
+
+    def replace(self, **changes) -> EngineConfig:
+        return replace(self, **changes)

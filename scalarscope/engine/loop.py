@@ -1,0 +1,303 @@
+"""ScalarScopeEngine: the stepwise training loop.
+
+One cycle reads top to bottom: budget, generate, self-predict, evaluate, update, record.
+The engine is the one mutable object; every call returns a frozen :class:`CycleRecord`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from scalarscope.critics.learned_critic import LearnedCritic, logit_features
+from scalarscope.engine import _update
+from scalarscope.engine.checkpoint import load_engine, save_engine
+from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
+from scalarscope.engine.records import CycleRecord, FailureEvent, History, TrainingMetrics, frozen_array
+from scalarscope.engine.transfer import measure_transfer
+from scalarscope.errors import ConfigError, EvaluatorError
+from scalarscope.evaluators.base import check_evaluators, score_responses
+from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
+from scalarscope.evaluators.synthetic import correlated_evaluators
+from scalarscope.governor import GovernorConfig, TokenPool
+from scalarscope.student import default_student
+from scalarscope.student.model import Generation
+
+STATE_PROMPT = "judge this:"
+
+
+class ScalarScopeEngine:
+    """Trains a student from the scalar feedback of several evaluators, one cycle at a time.
+
+    model: a :class:`~scalarscope.student.Student` (default: the GRU student built from ``seed``).
+    evaluators: evaluators or plain callables (default: ``correlated_evaluators(5, 0.5, seed)``).
+    token_pool: the governor's :class:`TokenPool` (default: exactly one batch of tokens per cycle).
+    holdout: name of an evaluator that only measures, never trains (for holdout transfer).
+    seed: the one seed; each cycle's randomness derives from (seed, cycle).
+    """
+
+    def __init__(self, model=None, evaluators=None, token_pool: TokenPool | None = None, *,
+                 holdout: str | None = None, seed: int = 0, config: EngineConfig | None = None,
+                 prompts: Sequence[str] | None = None):
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise ConfigError(f"seed must be an int, got {seed!r}")
+        self.seed = int(seed)
+        self._entropy = self.seed % 2**64
+        self.config = config or EngineConfig()
+        if not isinstance(self.config, EngineConfig):
+            raise ConfigError(f"config must be an EngineConfig, got {type(self.config).__name__}")
+        self.evaluators = check_evaluators(correlated_evaluators(5, 0.5, seed=self.seed) if evaluators is None else evaluators)
+        names = [e.name for e in self.evaluators]
+        if holdout is not None and holdout not in names:
+            raise EvaluatorError(f"holdout={holdout!r} is not one of the evaluators {names}; pick one of those names")
+        if holdout is not None and len(names) < 2:
+            raise EvaluatorError(f"holdout={holdout!r} would leave no evaluator to train on; add evaluators")
+        self.holdout = holdout
+        self.train_names = tuple(n for n in names if n != holdout)
+        self._train_cols = np.array([names.index(n) for n in self.train_names])
+        self.model = model if model is not None else default_student(seed=self.seed)
+        self.tokenizer = self.model.tokenizer
+        self.model.set_num_heads(len(self.train_names))
+        self.token_pool = token_pool or TokenPool(GovernorConfig(
+            max_tokens_per_cycle=self.config.batch_size * self.config.max_new_tokens))
+        self.prompts = tuple(prompts) if prompts is not None else DEFAULT_PROMPTS
+        if not self.prompts:
+            raise ConfigError("prompts is empty; give at least one prompt string")
+        for p in self.prompts:
+            self.tokenizer.normalize(p, what="prompt")
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
+        self.critic = LearnedCritic(n_outputs=len(self.train_names))
+        self.history = History()
+        self.cycle = 0
+        self._prompt_memory: dict[str, float] = {}
+        probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
+        self._state_probe = probe_rng.integers(3, self.tokenizer.vocab_size,
+                                               size=(self.config.state_probe_size, self.config.probe_length))
+        self._state_prompt_ids = [self.tokenizer.encode(STATE_PROMPT)]
+        self.state_probe_scores = self._score_fixed(self._state_probe)  # [S, n_evaluators]
+
+    # -- public API ------------------------------------------------------------------------
+    def step(self) -> CycleRecord:
+        """One cycle on the next prompts from the prompt source."""
+        rng = np.random.default_rng([self._entropy, self.cycle, 1])
+        count = min(self.config.prompts_per_cycle, len(self.prompts))
+        chosen = rng.choice(len(self.prompts), size=count, replace=False)
+        return self._run([self.prompts[i] for i in chosen])
+
+    def run_cycle(self, prompt: str | Sequence[str]) -> CycleRecord:
+        """One cycle on ``prompt`` (a string, or several to share the batch)."""
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        if not prompts:
+            raise ConfigError("run_cycle needs at least one prompt")
+        for p in prompts:
+            self.tokenizer.normalize(p, what="prompt")
+        return self._run(prompts)
+
+    def cycles(self, n: int) -> Iterator[CycleRecord]:
+        """Generator of ``n`` cycles' records, for live views."""
+        for _ in range(n):
+            yield self.step()
+
+    def run(self, n: int, *, progress: bool = True) -> History:
+        """Run ``n`` cycles with a progress bar; returns the history."""
+        from tqdm.auto import tqdm
+
+        bar = tqdm(self.cycles(n), total=n, disable=not progress, desc="cycles")
+        for record in bar:
+            bar.set_postfix(score=f"{record.metrics.mean_score:.3f}", surprise=f"{record.metrics.surprise:.3f}",
+                            refresh=False)
+        return self.history
+
+    def holdout_transfer(self, n: int = 2000, *, seed: int | None = None):
+        """Measure holdout transfer now on ``n`` fresh probe responses (see :func:`measure_transfer`)."""
+        return measure_transfer(self, n=n, seed=seed)
+
+    def save(self, path) -> None:
+        """Checkpoint everything (model, optimiser, critic, pool, history, RNG position) atomically."""
+        save_engine(self, path)
+
+    @classmethod
+    def load(cls, path, *, evaluators=None) -> ScalarScopeEngine:
+        """Resume from :meth:`save`; a resumed run continues exactly as an uninterrupted one."""
+        return load_engine(cls, path, evaluators=evaluators)
+
+    def export_geometry(self, path, **kwargs):
+        """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
+        from scalarscope.engine.geometry_run import run_geometry
+        from scalarscope.export import write_geometry
+
+        return write_geometry(run_geometry(self, **kwargs), path)
+
+    # -- one cycle -------------------------------------------------------------------------
+    def _run(self, prompts: list[str]) -> CycleRecord:
+        start = time.perf_counter()
+        cycle, cfg = self.cycle, self.config
+        rng = np.random.default_rng([self._entropy, cycle, 2])
+        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        prompt_ids = [self.tokenizer.encode(p, what="prompt") for p in prompts]
+        rows = np.diff(np.linspace(0, cfg.batch_size, len(prompts) + 1).round().astype(int))
+        row_prompt = np.repeat(np.arange(len(prompts)), rows)
+
+        # 1. budget: the governor grants tokens per prompt
+        self.token_pool.open_cycle(cycle)
+        grants = self.token_pool.allocate(rows * cfg.max_new_tokens, self._difficulty(prompts))
+        limits = np.minimum(cfg.max_new_tokens, grants // np.maximum(rows, 1))[row_prompt]
+        if limits.max(initial=0) == 0:
+            return self._record_exhausted(cycle, prompts, start)
+
+        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself)
+        gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator)
+        predicted = predicted_scores(gen.values, gen.lengths)
+        features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
+        critic_predicted = self.critic.predict(features)
+        gen, extra = self._after_prediction(cycle, prompts, prompt_ids, row_prompt, gen, predicted, rng)
+
+        # 4. evaluate: training evaluators and the holdout score every response
+        responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
+        table = score_responses(self.evaluators, [prompts[p] for p in row_prompt], responses,
+                                prompt_ids=[prompt_ids[p] for p in row_prompt], response_ids=gen.tokens,
+                                lengths=gen.lengths)
+        failures = self._evaluator_failures(cycle, table.failures)
+
+        # 5. update: policy from token feedback, scalar head on samples and probes, critic
+        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures)
+        train_valid = table.valid[:, self._train_cols]
+        critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid)
+
+        # 6. record
+        entry = self.token_pool.close_cycle(int(gen.used.sum()), extra.get("revision_used", 0))
+        return self._record(cycle, prompts, responses, gen, table, predicted, critic_predicted, losses,
+                            critic_loss, entry, failures, extra.get("revision"), start)
+
+    def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
+        """Hook between self-prediction and evaluation (the revision engine rewrites here)."""
+        return gen, {}
+
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures) -> dict[str, float]:
+        cfg, cols = self.config, self._train_cols
+        probe_ids = rng.integers(3, self.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
+        probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
+        probe_lengths = np.full(cfg.probe_batch, cfg.probe_length)
+        train_evals = [self.evaluators[i] for i in cols]
+        probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
+                                      self.tokenizer.decode_batch(probe_ids, probe_lengths),
+                                      prompt_ids=[prompt_ids[p] for p in probe_prompt], response_ids=probe_ids,
+                                      lengths=probe_lengths)
+        failures.extend(self._evaluator_failures(cycle, probe_table.failures))
+        width = max(gen.tokens.shape[1], cfg.probe_length)
+        ids = np.concatenate([_update.pad_to(gen.tokens, width), _update.pad_to(probe_ids, width)])
+        lengths = np.concatenate([gen.lengths, probe_lengths])
+        targets = np.concatenate([table.sequence[:, cols], probe_table.sequence])
+        token_targets = np.concatenate([_update.pad_to3(table.tokens[..., cols], width),
+                                        _update.pad_to3(probe_table.tokens, width)])
+        valid = np.concatenate([table.valid[:, cols], probe_table.valid])
+
+        states = self.model.encode_prompts(prompt_ids)
+        logits, values = self.model.forward_responses(states, np.concatenate([row_prompt, probe_prompt]), ids)
+        batch, horizon = gen.tokens.shape
+        rewards = _update.token_rewards(table, cols, gen.lengths, horizon)
+        pg_loss, entropy = _update.policy_loss(logits[:batch, :horizon], gen.tokens, gen.used, rewards)
+        h_loss = head_loss(values, lengths, targets, token_targets, table.has_tokens[cols], valid)
+        loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            failures.append(FailureEvent(cycle, "divergence", "critical",
+                                         f"non-finite loss ({float(loss)}); update skipped"))
+            return {"loss": 0.0, "policy_loss": 0.0, "head_loss": 0.0, "entropy": 0.0, "grad_norm": 0.0}
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or float("inf"))
+        if torch.isfinite(grad_norm):
+            self.optimizer.step()
+        else:
+            failures.append(FailureEvent(cycle, "divergence", "critical", "non-finite gradient; update skipped"))
+        return {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
+                "entropy": entropy.item(), "grad_norm": float(np.nan_to_num(float(grad_norm), posinf=0.0))}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _difficulty(self, prompts: list[str]) -> np.ndarray:
+        """How hard the internal evaluator found each prompt last time (1 - predicted score)."""
+        return np.array([1.0 - self._prompt_memory.get(p, 0.0) for p in prompts])
+
+    def _score_fixed(self, response_ids: np.ndarray) -> np.ndarray:
+        lengths = np.full(len(response_ids), response_ids.shape[1])
+        table = score_responses(self.evaluators, [STATE_PROMPT] * len(response_ids),
+                                self.tokenizer.decode_batch(response_ids, lengths),
+                                prompt_ids=self._state_prompt_ids * len(response_ids),
+                                response_ids=response_ids, lengths=lengths)
+        if table.failures:
+            name, problem = table.failures[0]
+            raise EvaluatorError(f"evaluator {name!r} {problem}; it must return a finite score in [0, 1]")
+        return table.sequence
+
+    def state_probe_predictions(self) -> np.ndarray:
+        """The internal evaluator's predicted scores [S, H] on the fixed state probe."""
+        ids = self._state_probe
+        values = self.model.predict_values(self._state_prompt_ids, np.zeros(len(ids), dtype=int), ids)
+        return predicted_scores(values, np.full(len(ids), ids.shape[1]))
+
+    def _evaluator_failures(self, cycle: int, problems) -> list[FailureEvent]:
+        by_name: dict[str, list[str]] = {}
+        for name, problem in problems:
+            by_name.setdefault(name, []).append(problem)
+        return [FailureEvent(cycle, "evaluator_error", "critical" if name in self.train_names else "warning",
+                             f"evaluator {name!r} failed on {len(msgs)} response(s): {msgs[0]}")
+                for name, msgs in by_name.items()]
+
+    def _record(self, cycle, prompts, responses, gen, table, predicted, critic_predicted, losses, critic_loss,
+                entry, failures, revision, start) -> CycleRecord:
+        cols = self._train_cols
+        valid = table.valid[:, cols]
+        truth = table.sequence[:, cols]
+        rows_ok = valid.all(1)
+        agg_true = truth[rows_ok].mean(1) if rows_ok.any() else np.zeros(0)
+        surprise = float(np.abs(predicted[rows_ok].mean(1) - agg_true).mean()) if rows_ok.any() else 0.0
+        critic_surprise = float(np.abs(critic_predicted[rows_ok].mean(1) - agg_true).mean()) if rows_ok.any() else 0.0
+        head_error = float(np.abs(predicted - truth)[valid].mean()) if valid.any() else 0.0
+        scores = {e.name: float(table.sequence[table.valid[:, i], i].mean())
+                  for i, e in enumerate(self.evaluators) if table.valid[:, i].any()}
+        for p, prompt in enumerate(prompts):
+            self._prompt_memory[prompt] = float(predicted[np.asarray(self._rows_of(p, len(prompts)))].mean())
+        metrics = TrainingMetrics(
+            loss=losses["loss"], policy_loss=losses["policy_loss"], head_loss=losses["head_loss"],
+            critic_loss=critic_loss, tokens_used=entry.used, tokens_granted=entry.granted,
+            tokens_refused=entry.refused, mean_score=float(truth[valid].mean()) if valid.any() else 0.0,
+            predicted_score=float(predicted.mean()), surprise=surprise, critic_surprise=critic_surprise,
+            head_error=head_error, mean_length=float(gen.lengths.mean()), entropy=losses["entropy"],
+            grad_norm=losses["grad_norm"], scores=scores)
+        status = "ok" if not any(f.category == "evaluator_error" and f.severity == "critical" for f in failures) \
+            else "evaluator_failed"
+        return self._finish(CycleRecord(cycle, status, tuple(prompts), responses[0] if responses else "", metrics,
+                                        entry, frozen_array(self.state_probe_predictions().ravel()),
+                                        tuple(failures), None, revision), start)
+
+    def _rows_of(self, p: int, n_prompts: int) -> range:
+        edges = np.linspace(0, self.config.batch_size, n_prompts + 1).round().astype(int)
+        return range(edges[p], edges[p + 1])
+
+    def _record_exhausted(self, cycle, prompts, start) -> CycleRecord:
+        entry = self.token_pool.close_cycle(0)
+        failure = FailureEvent(cycle, "budget_exhausted", "warning",
+                               f"no tokens granted (run spent {self.token_pool.spent_total} of "
+                               f"{self.token_pool.config.max_tokens_total}); cycle skipped")
+        state = self.history[-1].state if len(self.history) else frozen_array(self.state_probe_predictions().ravel())
+        record = CycleRecord(cycle, "budget_exhausted", tuple(prompts), "",
+                             TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,))
+        return self._finish(record, start)
+
+    def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
+        every = self.config.transfer_every
+        if every and record.cycle % every == 0:
+            record = _replace(record, transfer=measure_transfer(self, n=self.config.transfer_probes))
+        record = _replace(record, wall_ms=(time.perf_counter() - start) * 1000.0)
+        self.history.append(record)
+        self.cycle += 1
+        return record
+
+
+def _replace(record: CycleRecord, **changes) -> CycleRecord:
+    from dataclasses import replace
+
+    return replace(record, **changes)

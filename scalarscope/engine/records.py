@@ -1,0 +1,177 @@
+"""Immutable records of training: what one cycle did, and the history of a run.
+
+Records hold plain Python numbers, strings and read-only numpy arrays, never tensors, so they
+can be kept, pickled, compared and plotted freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from types import MappingProxyType
+
+import numpy as np
+
+from scalarscope.governor.token_pool import LedgerEntry
+
+SEVERITIES = ("critical", "warning", "info")
+
+
+def frozen_array(values) -> np.ndarray:
+    """A read-only float64 copy of ``values``."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+@dataclass(frozen=True)
+class FailureEvent:
+    """Something that went wrong in a cycle and was recorded instead of raised."""
+
+    cycle: int
+    category: str  # e.g. "evaluator_error", "budget_exhausted", "divergence", "dimension_collapse"
+    severity: str  # "critical" | "warning" | "info"
+    description: str
+
+
+@dataclass(frozen=True)
+class TransferMeasurement:
+    """Holdout transfer measured on fresh probe responses at one cycle.
+
+    transfer: corr(internal evaluator's aggregate prediction, held-out evaluator's score).
+    ceiling:  corr(training evaluators' own aggregate score, held-out score) on the same responses.
+    ratio:    transfer / ceiling (0 when the ceiling is not positive).
+    fidelity: corr(internal aggregate, training evaluators' aggregate): how well it learned what it saw.
+    head_mae: mean absolute error of the internal evaluator's per-evaluator scores.
+    """
+
+    cycle: int
+    holdout: str | None
+    transfer: float
+    ceiling: float
+    ratio: float
+    fidelity: float
+    head_mae: float
+    n: int
+
+
+@dataclass(frozen=True)
+class TrainingMetrics:
+    """The numbers of one cycle. Scores are in [0, 1]; losses are the terms that were optimised."""
+
+    loss: float = 0.0
+    policy_loss: float = 0.0
+    head_loss: float = 0.0
+    critic_loss: float = 0.0
+    tokens_used: int = 0
+    tokens_granted: int = 0
+    tokens_refused: int = 0
+    mean_score: float = 0.0
+    predicted_score: float = 0.0
+    surprise: float = 0.0
+    critic_surprise: float = 0.0
+    head_error: float = 0.0
+    mean_length: float = 0.0
+    entropy: float = 0.0
+    grad_norm: float = 0.0
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))
+
+    def as_dict(self) -> dict[str, float]:
+        flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "scores"}
+        flat.update({f"score_{name}": value for name, value in self.scores.items()})
+        return flat
+
+
+@dataclass(frozen=True)
+class RevisionOutcome:
+    """What the revision step did in one cycle (see :mod:`scalarscope.engine.revision`)."""
+
+    triggered: int  # responses whose predicted score fell under the threshold
+    revised: int  # of those, how many were actually rewritten (budget permitting)
+    reason: str
+    mean_position: float  # mean token index the rewrites started from (-1: none)
+    tokens_spent: int
+    score_before: float  # mean evaluator score of the revised responses' drafts
+    score_after: float  # ... and of their revisions
+    accepted: int  # revisions kept because they scored higher
+
+    @property
+    def uplift(self) -> float:
+        return self.score_after - self.score_before if self.revised else 0.0
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    """The frozen record of one cycle."""
+
+    cycle: int
+    status: str  # "ok" | "budget_exhausted" | "evaluator_failed"
+    prompts: tuple[str, ...]
+    sample_response: str
+    metrics: TrainingMetrics
+    ledger: LedgerEntry
+    state: np.ndarray  # [S * H] internal evaluator's predicted scores on the fixed state probe
+    failures: tuple[FailureEvent, ...] = ()
+    transfer: TransferMeasurement | None = None  # measured at this cycle, else None
+    revision: RevisionOutcome | None = None
+    wall_ms: float = 0.0
+
+    def row(self) -> dict[str, object]:
+        """One flat row for :meth:`History.to_frame`."""
+        row: dict[str, object] = {"cycle": self.cycle, "status": self.status}
+        row.update(self.metrics.as_dict())
+        row["n_failures"] = len(self.failures)
+        row["wall_ms"] = self.wall_ms
+        if self.revision is not None:
+            row.update({f"revision_{k}": v for k, v in asdict(self.revision).items()})
+            row["revision_uplift"] = self.revision.uplift
+        return row
+
+
+class History:
+    """The ordered records of a run. ``to_frame()`` gives one row per cycle."""
+
+    def __init__(self, records: list[CycleRecord] | None = None):
+        self._records: list[CycleRecord] = list(records or [])
+
+    def append(self, record: CycleRecord) -> None:
+        self._records.append(record)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[CycleRecord]:
+        return iter(self._records)
+
+    def __getitem__(self, index):
+        return self._records[index]
+
+    @property
+    def failures(self) -> tuple[FailureEvent, ...]:
+        return tuple(f for r in self._records for f in r.failures)
+
+    @property
+    def transfers(self) -> tuple[TransferMeasurement, ...]:
+        return tuple(r.transfer for r in self._records if r.transfer is not None)
+
+    def states(self) -> np.ndarray:
+        """State vectors stacked [n_cycles, S * H]."""
+        if not self._records:
+            return np.zeros((0, 0))
+        return np.stack([r.state for r in self._records])
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per cycle (per-evaluator scores as ``score_<name>``)."""
+        import pandas as pd
+
+        frame = pd.DataFrame([r.row() for r in self._records])
+        return frame.set_index("cycle", drop=False) if len(frame) else frame
+
+    def transfer_frame(self):
+        """A DataFrame of the holdout-transfer measurements, one row per measurement."""
+        import pandas as pd
+
+        return pd.DataFrame([asdict(t) for t in self.transfers])

@@ -1,0 +1,51 @@
+"""Holdout transfer: does the internal evaluator predict an evaluator it never trained on?
+
+Protocol (fixed): draw ``n`` fresh probe responses (uniformly random text after prompts from
+the engine's source); the internal evaluator predicts each training evaluator's score and we
+average them (its *aggregate*). Transfer is the Pearson correlation of that aggregate with the
+held-out evaluator's score; the *agreement ceiling* is the same correlation computed from the
+training evaluators' own aggregate score, i.e. how much of the holdout is knowable from them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scalarscope.engine.records import TransferMeasurement
+from scalarscope.evaluators.base import score_responses
+from scalarscope.evaluators.scalar_head import predicted_scores, safe_corr
+
+
+def measure_transfer(engine, *, n: int = 2000, seed: int | None = None) -> TransferMeasurement:
+    """Measure transfer, ceiling, their ratio, fidelity and head error on ``n`` fresh probes."""
+    if n < 3:
+        from scalarscope.errors import ConfigError
+
+        raise ConfigError(f"n must be >= 3 probe responses to measure a correlation, got {n}")
+    rng = np.random.default_rng([engine._entropy, engine.cycle, 3] if seed is None else [abs(seed), 4])
+    length = engine.config.probe_length
+    tok = engine.tokenizer
+    ids = rng.integers(3, tok.vocab_size, size=(n, length))
+    prompt_index = rng.integers(len(engine.prompts), size=n)
+    prompt_ids = [tok.encode(p) for p in engine.prompts]
+    lengths = np.full(n, length)
+    values = engine.model.predict_values(prompt_ids, prompt_index, ids)
+    predicted = predicted_scores(values, lengths)  # [n, H]
+    table = score_responses(engine.evaluators, [engine.prompts[i] for i in prompt_index],
+                            tok.decode_batch(ids, lengths), prompt_ids=[prompt_ids[i] for i in prompt_index],
+                            response_ids=ids, lengths=lengths)
+    cols = engine._train_cols
+    ok = table.valid.all(1)
+    truth = table.sequence[ok][:, cols]
+    aggregate = predicted[ok].mean(1)
+    true_aggregate = truth.mean(1)
+    fidelity = safe_corr(aggregate, true_aggregate)
+    head_mae = float(np.abs(predicted[ok] - truth).mean()) if ok.any() else 0.0
+    if engine.holdout is None:
+        return TransferMeasurement(engine.cycle, None, 0.0, 0.0, 0.0, fidelity, head_mae, int(ok.sum()))
+    held = table.sequence[ok][:, [e.name for e in engine.evaluators].index(engine.holdout)]
+    transfer = safe_corr(aggregate, held)
+    ceiling = safe_corr(true_aggregate, held)
+    ratio = transfer / ceiling if ceiling > 1e-9 else 0.0
+    return TransferMeasurement(engine.cycle, engine.holdout, transfer, ceiling, ratio, fidelity, head_mae,
+                               int(ok.sum()))

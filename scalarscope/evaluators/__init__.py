@@ -1,0 +1,24 @@
+"""Evaluators: the protocol, overlap-controlled synthetic ones, the internal evaluator's maths."""
+
+from scalarscope.evaluators.base import (
+    CallableEvaluator,
+    Evaluator,
+    ScoreTable,
+    as_evaluator,
+    check_evaluators,
+    score_responses,
+)
+from scalarscope.evaluators.synthetic import (
+    CRITERIA,
+    EvaluatorSet,
+    SyntheticEvaluator,
+    SyntheticWorld,
+    correlated_evaluators,
+    random_responses,
+)
+
+__all__ = [
+    "CRITERIA", "CallableEvaluator", "Evaluator", "EvaluatorSet", "ScoreTable", "SyntheticEvaluator",
+    "SyntheticWorld", "as_evaluator", "check_evaluators", "correlated_evaluators", "random_responses",
+    "score_responses",
+]

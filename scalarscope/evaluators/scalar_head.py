@@ -1,0 +1,62 @@
+"""The student's internal evaluator (its scalar head): predictions and the loss that trains it.
+
+The head gives each response token a value per training evaluator; the predicted sequence score
+of evaluator ``i`` is ``sigmoid(sum_t values[t, i])``, mirroring how the evaluators themselves turn
+token-level feedback into a score. It is trained by regression on both levels: token values
+against the evaluators' token feedback (where they give it) and squashed sums against their
+sequence scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def predicted_scores(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Sequence predictions [B, H] in [0, 1] from token values [B, T, H] (masked by ``lengths``)."""
+    mask = np.arange(values.shape[1])[None, :] < np.asarray(lengths)[:, None]
+    logits = (values * mask[..., None]).sum(axis=1)
+    return 0.5 * (1.0 + np.tanh(0.5 * logits))
+
+
+def head_loss(
+    values: torch.Tensor,
+    lengths: np.ndarray,
+    target_scores: np.ndarray,
+    target_tokens: np.ndarray,
+    has_tokens: np.ndarray,
+    valid: np.ndarray,
+) -> torch.Tensor:
+    """Regression loss of the scalar head.
+
+    values [B, T, H] (with grad), lengths [B], target_scores [B, H], target_tokens [B, T, H],
+    has_tokens [H] bool, valid [B, H] bool (False where the evaluator failed on that response).
+    Token errors are scaled by the mean length so both levels weigh alike (token feedback has
+    variance ~1/L).
+    """
+    horizon = values.shape[1]
+    mask = torch.from_numpy(np.arange(horizon)[None, :] < np.asarray(lengths)[:, None])
+    valid_t = torch.from_numpy(np.asarray(valid, dtype=bool))
+    masked = values * mask[..., None]
+    predicted = torch.sigmoid(masked.sum(dim=1))
+    seq_err = (predicted - torch.from_numpy(target_scores).float()) ** 2
+    loss = (seq_err * valid_t).sum() / valid_t.sum().clamp_min(1)
+    token_valid = valid_t & torch.from_numpy(np.asarray(has_tokens, dtype=bool))[None, :]
+    if bool(token_valid.any()):
+        tok_err = (masked - torch.from_numpy(target_tokens[:, :horizon]).float()) ** 2
+        weight = mask[..., None] & token_valid[:, None, :]
+        mean_len = float(np.mean(np.maximum(lengths, 1)))
+        loss = loss + mean_len * (tok_err * weight).sum() / weight.sum().clamp_min(1)
+    return loss
+
+
+def safe_corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation, 0.0 when either side is constant or non-finite."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3:
+        return 0.0
+    a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
+    denom = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denom) if denom > 1e-12 else 0.0

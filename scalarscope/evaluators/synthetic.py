@@ -1,0 +1,185 @@
+"""Synthetic evaluators whose overlap is an exact knob.
+
+A :class:`SyntheticWorld` fixes a feature map phi: (previous character, character) -> R^k. The raw
+table is double-centred (zero mean over either character under uniform text) and whitened, so
+on uniformly random text phi has mean 0 and identity covariance, and features of neighbouring
+positions are uncorrelated. Evaluator i has the unit direction
+``w_i = sqrt(rho) * s + sqrt(1 - rho) * u_i`` (s and the u_i orthonormal), gives token ``t`` of an
+``L``-character response the feedback ``w_i . phi_t / sqrt(L)`` and scores the response
+``sigmoid(gain * sum_t feedback + noise)``. Two evaluators' logits on random text therefore
+correlate at exactly rho in expectation; the squashing changes that by well under 0.05.
+The first response character's "previous character" is the prompt's last one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scalarscope.errors import ConfigError, EvaluatorError, check_scalar
+from scalarscope.student.tokenizer import BOS, CharTokenizer
+
+CRITERIA = ("correctness", "coherence", "calibration", "tradeoffs", "clarity")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticWorld:
+    """The shared feature map phi and latent axes of a family of synthetic evaluators."""
+
+    latent_dim: int
+    seed: int
+    tokenizer: CharTokenizer = field(default_factory=CharTokenizer)
+    features: np.ndarray = field(init=False, repr=False)  # [V, V, k]: phi(prev, cur)
+    basis: np.ndarray = field(init=False, repr=False)  # [k, k] orthonormal columns: s, u_1, u_2, ...
+
+    def __post_init__(self) -> None:
+        check_scalar(self.latent_dim, "latent_dim", kind=int, min_value=2)
+        rng = np.random.default_rng([abs(int(self.seed)), 0x5CA1])
+        vocab, k = self.tokenizer.vocab_size, self.latent_dim
+        chars = np.arange(3, vocab)
+        raw = rng.standard_normal((len(chars), len(chars), k))
+        raw -= raw.mean(axis=0, keepdims=True)
+        raw -= raw.mean(axis=1, keepdims=True)
+        cov = np.einsum("abk,abl->kl", raw, raw) / (len(chars) ** 2)
+        eigval, eigvec = np.linalg.eigh(cov)
+        whitened = raw @ (eigvec / np.sqrt(eigval)) @ eigvec.T
+        table = np.zeros((vocab, vocab, k))
+        table[np.ix_(chars, chars)] = whitened
+        table[BOS, chars] = whitened[0]  # an empty prompt reads as if it ended in the first character
+        basis, _ = np.linalg.qr(rng.standard_normal((k, k)))
+        object.__setattr__(self, "features", table)
+        object.__setattr__(self, "basis", basis)
+
+    def direction(self, index: int, overlap: float) -> np.ndarray:
+        """Unit preference direction of evaluator ``index`` at overlap rho."""
+        if index + 1 >= self.latent_dim:
+            raise ConfigError(f"latent_dim={self.latent_dim} leaves no private axis for evaluator {index}")
+        return math.sqrt(overlap) * self.basis[:, 0] + math.sqrt(1.0 - overlap) * self.basis[:, index + 1]
+
+    def phi(self, prompt_ids: Sequence[np.ndarray], response_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Features [B, T, k] of each response token (zero past a row's length)."""
+        response_ids = np.asarray(response_ids)
+        last = np.array([ids[-1] if len(ids) else BOS for ids in prompt_ids], dtype=np.int64)
+        previous = np.concatenate([last[:, None], response_ids[:, :-1]], axis=1)
+        feats = self.features[previous, response_ids]
+        mask = np.arange(response_ids.shape[1])[None, :] < np.asarray(lengths)[:, None]
+        return feats * mask[..., None]
+
+    def score_batch(
+        self, evaluators: Sequence[SyntheticEvaluator], prompt_ids, response_ids, lengths
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sequence scores [B, n] and token feedback [B, T, n] of several evaluators at once."""
+        lengths = np.asarray(lengths)
+        weights = np.stack([e.direction for e in evaluators], axis=1)  # [k, n]
+        scale = 1.0 / np.sqrt(np.maximum(lengths, 1))
+        token_feedback = (self.phi(prompt_ids, response_ids, lengths) @ weights) * scale[:, None, None]
+        logits = token_feedback.sum(axis=1) * np.array([e.gain for e in evaluators])
+        noise = np.zeros_like(logits)
+        for j, e in enumerate(evaluators):
+            if e.noise > 0:
+                noise[:, j] = e.noise * np.random.default_rng([e.seed_offset, *lengths[:4].tolist()]).standard_normal(len(lengths))
+        return _sigmoid(logits + noise), token_feedback
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticEvaluator:
+    """One evaluator of a :class:`SyntheticWorld`; callable on strings, batched on token ids."""
+
+    name: str
+    world: SyntheticWorld
+    index: int
+    overlap: float
+    gain: float = 1.0
+    noise: float = 0.0
+    seed_offset: int = 0
+    has_token_scores = True
+
+    @property
+    def direction(self) -> np.ndarray:
+        return self.world.direction(self.index, self.overlap)
+
+    def _encode(self, prompt: str, response: str):
+        tok = self.world.tokenizer
+        ids = tok.encode(response, what=f"response given to evaluator {self.name!r}")
+        return [tok.encode(prompt, what="prompt")], ids[None], np.array([len(ids)])
+
+    def __call__(self, prompt: str, response: str) -> float:
+        seq, _ = self.world.score_batch([self], *self._encode(prompt, response))
+        return float(seq[0, 0])
+
+    def token_scores(self, prompt: str, response: str) -> np.ndarray:
+        """Feedback per response character; sums to the pre-squash logit (divided by ``gain``)."""
+        _, tok = self.world.score_batch([self], *self._encode(prompt, response))
+        return tok[0, :, 0]
+
+
+class EvaluatorSet(tuple):
+    """A tuple of evaluators that also remembers the overlap it was built with."""
+
+    overlap: float
+    world: SyntheticWorld | None
+
+    def __new__(cls, evaluators, *, overlap: float = float("nan"), world: SyntheticWorld | None = None):
+        obj = super().__new__(cls, evaluators)
+        obj.overlap = overlap
+        obj.world = world
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (tuple(self),), {"overlap": self.overlap, "world": self.world}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for e in self:
+                if e.name == key:
+                    return e
+            raise EvaluatorError(f"no evaluator named {key!r}; known: {list(self.names)}")
+        return super().__getitem__(key)
+
+
+def correlated_evaluators(
+    n: int = 5,
+    overlap: float = 0.5,
+    *,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+    latent_dim: int | None = None,
+    gain: float = 1.0,
+    noise: float = 0.0,
+) -> EvaluatorSet:
+    """``n`` synthetic evaluators sharing one latent axis with weight ``overlap`` (rho in [0, 1]).
+
+    rho = 0 gives orthogonal evaluators (Path A); rho near 1 nearly identical ones (Path B).
+    Names default to the five criteria of the Desktop viewer, then ``evaluator_5``, ...
+    """
+    check_scalar(n, "n", kind=int, min_value=1, hint="Ask for at least one evaluator.")
+    check_scalar(overlap, "overlap", min_value=0.0, max_value=1.0, hint="Overlap rho is a share in [0, 1].")
+    check_scalar(gain, "gain", min_value=0.0, include_min=False)
+    check_scalar(noise, "noise", min_value=0.0)
+    if names is None:
+        names = [CRITERIA[i] if i < len(CRITERIA) else f"evaluator_{i}" for i in range(n)]
+    if len(names) != n:
+        raise ConfigError(f"names has {len(names)} entries but n={n}; give one name per evaluator")
+    world = SyntheticWorld(latent_dim=latent_dim or max(8, n + 1), seed=seed)
+    members = [
+        SyntheticEvaluator(str(name), world, i, float(overlap), gain, noise, seed_offset=seed * 1000 + i)
+        for i, name in enumerate(names)
+    ]
+    return EvaluatorSet(members, overlap=float(overlap), world=world)
+
+
+def random_responses(n: int, length: int, *, seed: int, tokenizer: CharTokenizer | None = None) -> np.ndarray:
+    """Uniformly random response token ids [n, length] over the alphabet (the probe distribution)."""
+    tok = tokenizer or CharTokenizer()
+    return np.random.default_rng(seed).integers(3, tok.vocab_size, size=(n, length))
