@@ -8,6 +8,7 @@ from scalarscope.evaluators.base import (
     check_evaluators,
     score_responses,
 )
+from scalarscope.evaluators.overlap import OverlapReport, analyze_overlap, analyze_scores, probe_scores
 from scalarscope.evaluators.synthetic import (
     CRITERIA,
     EvaluatorSet,
@@ -18,7 +19,8 @@ from scalarscope.evaluators.synthetic import (
 )
 
 __all__ = [
-    "CRITERIA", "CallableEvaluator", "Evaluator", "EvaluatorSet", "ScoreTable", "SyntheticEvaluator",
+    "CRITERIA", "CallableEvaluator", "Evaluator", "EvaluatorSet", "OverlapReport", "ScoreTable", "analyze_overlap",
+    "analyze_scores", "probe_scores", "SyntheticEvaluator",
     "SyntheticWorld", "as_evaluator", "check_evaluators", "correlated_evaluators", "random_responses",
     "score_responses",
 ]

@@ -1,0 +1,58 @@
+# ScalarScope: every target sets up what it needs first (a .venv with pinned packages).
+#   make demo   - set up, train the default world headless, print a summary table
+#   make lab    - set up, open notebooks/01_internalization.ipynb in JupyterLab
+#   make test   - set up (incl. Debian's chromium for the browser test), run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup system-deps demo lab test test-fast test-browser results bench lint strip clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements/lock.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's chromium drives the real-browser test; installed when we are root on a Debian machine.
+system-deps:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && echo "chromium: installed"; \
+	else echo "chromium: not installed (not root or no apt-get); the browser test will be skipped"; fi
+
+demo: setup
+	$(BIN)/scalarscope run --overlap 0.87 --cycles 300 --seed 0 --holdout clarity --export runs/demo_geometry.json
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/01_internalization.ipynb
+
+test: setup system-deps
+	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest tests -m "not slow and not browser" -p no:cacheprovider $(PYTEST_ARGS)
+
+test-browser: setup system-deps
+	$(BIN)/python -m pytest tests -m browser -p no:cacheprovider $(PYTEST_ARGS)
+
+results: setup
+	$(BIN)/python examples/path_a_vs_b.py
+
+bench: setup
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: setup
+	$(BIN)/ruff check scalarscope tests examples benchmarks
+
+strip: setup
+	$(BIN)/nbstripout --keep-count notebooks/*.ipynb 2>/dev/null || $(BIN)/nbstripout notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) runs test-output .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from scalarscope.cli import main
+
+sys.exit(main())
