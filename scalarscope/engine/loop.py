@@ -153,7 +153,12 @@ class ScalarScopeEngine:
         predicted = predicted_scores(gen.values, gen.lengths)
         features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
         critic_predicted = self.critic.predict(features)
+        drafted = gen
         gen, extra = self._after_prediction(cycle, prompts, prompt_ids, row_prompt, gen, predicted, rng)
+        if gen is not drafted:  # [revision] the hook rewrote responses: predictions of what is evaluated
+            predicted = predicted_scores(gen.values, gen.lengths)
+            features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
+            critic_predicted = self.critic.predict(features)
 
         # 4. evaluate: training evaluators and the holdout score every response
         responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
@@ -168,12 +173,17 @@ class ScalarScopeEngine:
         critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid)
 
         # 6. record
-        entry = self.token_pool.close_cycle(int(gen.used.sum()), extra.get("revision_used", 0))
+        entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
         return self._record(cycle, prompts, responses, gen, table, predicted, critic_predicted, losses,
                             critic_loss, entry, failures, extra.get("revision"), start)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
-        """Hook between self-prediction and evaluation (the revision engine rewrites here)."""
+        """Hook between self-prediction and evaluation (the revision engine rewrites here).
+
+        Returns (gen, extra). A hook that rewrites responses returns a new Generation, and
+        extra["draft_used"] (draft tokens spent) and extra["revision_used"] (revision tokens spent)
+        for the ledger; extra["revision"] is recorded in the CycleRecord.
+        """
         return gen, {}
 
     def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures) -> dict[str, float]:

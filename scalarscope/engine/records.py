@@ -97,6 +97,7 @@ class RevisionOutcome:
     score_before: float  # mean evaluator score of the revised responses' drafts
     score_after: float  # ... and of their revisions
     accepted: int  # revisions kept because they scored higher
+    responses: int = 0  # drafts the cycle produced (denominator of the trigger and revision rates)
 
     @property
     def uplift(self) -> float:
