@@ -9,6 +9,7 @@ from scalarscope.errors import check_scalar
 from scalarscope.geometry._checks import GeometryInputError, as_matrix, global_scale
 
 _CHUNK = 4096  # windows per batched product: bounds memory at CHUNK * window * d floats
+_TINY = 1e-150  # below this, squares of window entries lose precision: rescale those windows
 
 
 def participation_ratio(eigenvalues: np.ndarray) -> float:
@@ -27,21 +28,44 @@ def participation_ratio(eigenvalues: np.ndarray) -> float:
     return float(values.sum() ** 2 / np.square(values).sum())
 
 
-def window_participation(centred: np.ndarray) -> np.ndarray:
-    """Participation ratio of the covariance of each centred window: [b, w, d] -> [b].
+def _gram_participation(offsets: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    gram = np.matmul(offsets, offsets.transpose(0, 2, 1))  # [b, w, w]
+    sum_of_squares = np.trace(gram, axis1=1, axis2=2)
+    if valid is None:
+        row_mean = gram.mean(axis=2)
+        centred = gram - row_mean[:, :, None] - row_mean[:, None, :] + row_mean.mean(axis=1)[:, None, None]
+    else:  # centre over the valid rows only (H G H with H = I - 1 1^T / count on them)
+        weights = valid / valid.sum(axis=1, keepdims=True)
+        row_mean = np.einsum("bij,bj->bi", gram, weights)
+        total = np.einsum("bi,bi->b", row_mean, weights)
+        centred = (gram - row_mean[:, :, None] - row_mean[:, None, :] + total[:, None, None]) * (
+            valid[:, :, None] & valid[:, None, :]
+        )
+    trace = np.trace(centred, axis1=1, axis2=2)
+    frobenius = np.square(centred).sum(axis=(1, 2))
+    defined = (frobenius > 0.0) & np.isfinite(frobenius) & (trace > 0.0)
+    ratio = trace**2 / np.where(defined, frobenius, 1.0)
+    return np.where(defined, np.maximum(ratio, 1.0), 0.0), sum_of_squares
 
-    Works on the w x w Gram matrix G = X X^T (tr C ∝ tr G, tr C^2 ∝ ||G||_F^2), which is cheaper
-    than the d x d covariance when w < d. Rows that are all zero (padding) do not contribute.
+
+def window_participation(offsets: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Participation ratio of the covariance of each window of states: [b, w, d] -> [b].
+
+    ``offsets`` are the window's states minus any one reference state (the covariance does not
+    change); ``valid`` [b, w] marks real rows when windows are padded. Works on the w x w Gram
+    matrix (tr C ∝ tr HGH, tr C^2 ∝ ||HGH||_F^2), cheaper than the d x d covariance when w < d.
     Returns 0 where the window has fewer than two distinct points, else a value >= 1.
     """
-    peak = np.abs(centred).max(axis=(1, 2), initial=0.0)
-    x = centred / np.where(peak > 0.0, peak, 1.0)[:, None, None]
-    gram = np.matmul(x, x.transpose(0, 2, 1))
-    trace = np.einsum("bii->b", gram)
-    frobenius = np.einsum("bij,bij->b", gram, gram)
-    defined = (frobenius > 0.0) & np.isfinite(frobenius)
-    ratio = trace**2 / np.where(defined, frobenius, 1.0)
-    return np.where(defined, np.maximum(ratio, 1.0), 0.0)
+    if valid is not None:
+        offsets = offsets * valid[:, :, None]
+    result, sum_of_squares = _gram_participation(offsets, valid)
+    suspect = np.flatnonzero(sum_of_squares < _TINY**2)  # zero, or so small that squares underflowed
+    if suspect.size:  # rare: rescale the windows that are not exactly zero
+        peak = np.abs(offsets[suspect]).max(axis=(1, 2), initial=0.0)
+        small = suspect[peak > 0.0]
+        rescaled = offsets[small] / peak[peak > 0.0][:, None, None]
+        result[small] = _gram_participation(rescaled, None if valid is None else valid[small])[0]
+    return result
 
 
 def effective_dimension(states: np.ndarray, window: int = 20) -> np.ndarray:
@@ -54,18 +78,18 @@ def effective_dimension(states: np.ndarray, window: int = 20) -> np.ndarray:
     x = as_matrix(states, "states")
     x = x / global_scale(x)  # the ratio is scale-free; this keeps exploding states finite
     n, d = x.shape
-    padded = np.concatenate([np.zeros((window - 1, d)), x])
-    windows = sliding_window_view(padded, window, axis=0).transpose(0, 2, 1)  # [n, window, d] view
-    offsets = np.arange(window)
-    result = np.empty(n)
-    for start in range(0, n, _CHUNK):
-        stop = min(n, start + _CHUNK)
-        steps = np.arange(start, stop)
-        valid = (steps[:, None] - (window - 1) + offsets[None, :]) >= 0  # [b, window]
-        count = valid.sum(axis=1)
-        # Subtract the newest row first (exact), so a window of identical states centres to exactly 0.
-        block = (windows[start:stop] - x[start:stop, None, :]) * valid[:, :, None]
-        mean = block.sum(axis=1) / count[:, None]
-        centred = (block - mean[:, None, :]) * valid[:, :, None]
-        result[start:stop] = window_participation(centred)
+    result = np.zeros(n)
+    head = min(n, window - 1)  # the first steps see a partial window: pad and mask them
+    if head:
+        padded = np.concatenate([np.zeros((window - 1, d)), x[:head]])
+        windows = sliding_window_view(padded, window, axis=0).transpose(0, 2, 1)[:head]
+        valid = np.arange(head)[:, None] - (window - 1) + np.arange(window)[None, :] >= 0
+        result[:head] = window_participation(windows - x[:head, None, :], valid)
+    if n >= window:
+        windows = sliding_window_view(x, window, axis=0).transpose(0, 2, 1)  # [n - window + 1, window, d]
+        for start in range(0, windows.shape[0], _CHUNK):
+            stop = min(windows.shape[0], start + _CHUNK)
+            newest = x[start + window - 1 : stop + window - 1, None, :]
+            # Offsets from the newest row are exact zeros for a window of identical states.
+            result[start + window - 1 : stop + window - 1] = window_participation(windows[start:stop] - newest)
     return result

@@ -96,5 +96,4 @@ class GeometryTracker:
         peak = np.abs(filled).max()
         filled = filled / peak if peak > 0.0 else filled  # the ratio is scale-free; keeps squares finite
         offsets = filled - filled[(self._count - 1) % self.window]  # exact zeros for repeated states
-        centred = offsets - offsets.mean(axis=0)
-        return float(window_participation(centred[None, :, :])[0])
+        return float(window_participation(offsets[None, :, :])[0])

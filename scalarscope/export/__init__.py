@@ -1,0 +1,49 @@
+"""Desktop export and import: the geometry JSON that ScalarScope-Desktop opens (numpy + json, no torch)."""
+
+from scalarscope.export.cli_validate import main_validate
+from scalarscope.export.geometry_export import (
+    DECIMATE_ABOVE,
+    SCHEMA_VERSION,
+    encode_geometry,
+    geometry_document,
+    write_geometry,
+)
+from scalarscope.export.geometry_import import geometry_from_tree, load_geometry
+from scalarscope.export.loaded import (
+    AnisotropySeries,
+    FailureEvent,
+    GeometryFile,
+    Reduction,
+    RunMetadata,
+    ScalarSeries,
+    SpectrumSeries,
+    Trajectory,
+)
+from scalarscope.export.records import CRITERIA, Failure, Professor, RunGeometry
+from scalarscope.export.validate import validate_geometry
+from scalarscope.export.violation import Violation
+
+__all__ = [
+    "CRITERIA",
+    "DECIMATE_ABOVE",
+    "SCHEMA_VERSION",
+    "AnisotropySeries",
+    "Failure",
+    "FailureEvent",
+    "GeometryFile",
+    "Professor",
+    "Reduction",
+    "RunGeometry",
+    "RunMetadata",
+    "ScalarSeries",
+    "SpectrumSeries",
+    "Trajectory",
+    "Violation",
+    "encode_geometry",
+    "geometry_document",
+    "geometry_from_tree",
+    "load_geometry",
+    "main_validate",
+    "validate_geometry",
+    "write_geometry",
+]

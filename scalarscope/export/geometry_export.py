@@ -1,0 +1,203 @@
+"""Write one run as the geometry JSON that ScalarScope-Desktop opens (numpy + stdlib json).
+
+Every rule of ``desktop-geometry-contract.md`` is met by construction: one shared t grid,
+coordinates and professor vectors scaled together into [-1, 1], scalars in [0, 1], normalised
+spectra, finite numbers only, Int32 integer fields, no null except ``holdout_professor``. The
+geometry is computed once over the whole run with vectorised numpy; the file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scalarscope.errors import GeometryFileError
+from scalarscope.export import _sanitize as sanitize
+from scalarscope.export.records import CRITERIA, RunGeometry
+from scalarscope.geometry import anisotropy, curvature, effective_dimension, pca_2d, velocity
+
+SCHEMA_VERSION = "1.0"
+DECIMATE_ABOVE = 50_000  # the viewer warns that playback will be slow above this many steps
+COORD_BOUND = 1.0  # |x|, |y| of trajectory and professor vectors after scaling (the viewer allows 2)
+DIVERGENCE_ABS = 1e30  # a state entry beyond this is recorded as divergence
+MAX_FILE_BYTES = 100 * 2**20
+_DECIMALS = 6  # 1e-6 of the canvas' quarter-width: invisible, and keeps 50,000 steps under 20 MiB
+_T_DECIMALS = 9
+_SERIES = ("trajectory", "scalars", "geometry")
+
+
+def _rounded(values: np.ndarray, decimals: int = _DECIMALS) -> np.ndarray:
+    return np.round(values, decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _sanitised_states(states: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    filled, non_finite = sanitize.forward_fill(states)
+    exploding = (np.abs(filled) > DIVERGENCE_ABS).any(axis=1)
+    events = sanitize.mask_events(non_finite, "divergence", "critical", "non-finite state (held at the last finite value)")
+    events += sanitize.mask_events(exploding & ~non_finite, "divergence", "critical", f"state entry beyond {DIVERGENCE_ABS:g}")
+    peak = float(np.abs(filled).max())
+    return (filled / peak if peak > 0.0 else filled), events
+
+
+def _professor_vectors(run: RunGeometry) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    vectors = np.zeros((len(run.professors), 2))
+    events = []
+    for row, professor in enumerate(run.professors):
+        first_two = professor.vector[:2]
+        if not np.isfinite(first_two).all():
+            events.append({"t": 0.0, "category": "evaluator_error", "severity": "warning",
+                           "description": f"professor {professor.name} has a non-finite vector; drawn at the origin"})  # fmt: skip
+            first_two = np.where(np.isfinite(first_two), first_two, 0.0)
+        vectors[row, : first_two.size] = first_two
+    return vectors, events
+
+
+def _user_failures(run: RunGeometry) -> list[dict[str, Any]]:
+    last = max(run.cycles - 1, 1)
+    return [
+        {"t": min(max(int(f.cycle) / last, 0.0), 1.0), "category": str(f.category),
+         "severity": sanitize.severity(f.severity), "description": str(f.description)}
+        for f in run.failures
+    ]  # fmt: skip
+
+
+def geometry_document(run: RunGeometry, *, window: int = 20) -> dict[str, Any]:
+    """The contract's JSON tree for ``run`` (plain Python values, ready for ``json.dumps``).
+
+    ``window`` is the trailing window of the effective dimension. Curvature and effective dimension
+    are measured in the state space; state_2d and velocity in the PCA plane.
+    """
+    n, d = run.states.shape
+    states, failures = _sanitised_states(run.states)
+    projection = pca_2d(states)
+    professors, professor_events = _professor_vectors(run)
+    extent = max(float(np.abs(projection.coords).max()), float(np.abs(professors).max(initial=0.0)))
+    factor = COORD_BOUND / extent if extent > 0.0 else 1.0
+    coords = projection.coords * factor
+    steps = velocity(coords)
+    turning = curvature(states)
+    dims = effective_dimension(states, window)
+    scalars, bad_scalars = sanitize.forward_fill(run.scalars, default=0.0)
+    scalars = np.clip(scalars, 0.0, 1.0)
+    spectra, degenerate = sanitize.normalise_spectra(run.eigenvalues)
+    failures += sanitize.mask_events(bad_scalars, "non_finite_value", "warning", "non-finite evaluator scalar (held at the last finite value)")
+    failures += sanitize.mask_events(degenerate, "degenerate_spectrum", "warning", "degenerate or non-finite eigenvalue spectrum (written as uniform)")
+    failures += professor_events + _user_failures(run)
+    failures.sort(key=lambda event: event["t"])
+
+    keep = sanitize.decimation_indices(n, DECIMATE_ABOVE)
+    count = keep.size
+    t_grid = _rounded(np.arange(count) / (count - 1) if count > 1 else np.zeros(1), _T_DECIMALS).tolist()
+    xy, vxy = _rounded(coords[keep]), _rounded(steps[keep])
+    spectra = _rounded(spectra[keep])
+    ratios = _rounded(np.atleast_1d(anisotropy(spectra)))
+    seed, original_seed = sanitize.map_seed(run.seed)
+    metadata: dict[str, Any] = {
+        "run_id": run.run_id, "condition": run.condition, "seed": seed,
+        "training_items": run.training_items, "cycles": run.cycles,
+        "holdout_professor": run.holdout_professor, "conscience_tier": run.conscience_tier,
+        "original_timesteps": n, "decimated": bool(count < n),
+    }  # fmt: skip
+    if original_seed is not None:
+        metadata["original_seed"] = original_seed
+    true_spectrum: list[float] = []
+    if run.true_eigenvalues is not None and run.true_eigenvalues.size:
+        spectrum, bad = sanitize.normalise_spectra(run.true_eigenvalues[None, :])
+        true_spectrum = [] if bad[0] else _rounded(spectrum[0]).tolist()
+    columns = [scalars[keep, i] for i in range(len(CRITERIA))]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_metadata": metadata,
+        "reduction": {
+            "method": "PCA", "input_dim": d, "output_dim": 2,
+            "explained_variance": _rounded(projection.explained_variance_ratio).tolist(),
+            "components": _rounded(projection.components).tolist(),
+        },  # fmt: skip
+        "trajectory": {"timesteps": [
+            {"t": t, "state_2d": [x, y], "velocity": [vx, vy], "curvature": c, "effective_dim": e}
+            for t, x, y, vx, vy, c, e in zip(t_grid, *xy.T.tolist(), *vxy.T.tolist(),
+                                             _rounded(turning[keep]).tolist(), _rounded(dims[keep]).tolist(), strict=True)
+        ]},  # fmt: skip
+        "scalars": {
+            "dimensions": list(CRITERIA),
+            "values": [dict(zip(("t", *CRITERIA), row, strict=True))
+                       for row in zip(t_grid, *(_rounded(c).tolist() for c in columns), strict=True)],
+        },  # fmt: skip
+        "geometry": {
+            "eigenvalues": [{"t": t, "values": v} for t, v in zip(t_grid, spectra.tolist(), strict=True)],
+            "anisotropy": [{"t": t, "ratio": r} for t, r in zip(t_grid, ratios.tolist(), strict=True)],
+            "true_eigenvalues": true_spectrum,
+        },
+        "evaluators": {
+            "latent_dim": run.latent_dim if run.latent_dim is not None else run.eigenvalues.shape[1],
+            "professors": [
+                {"name": p.name, "vector": v, "holdout": p.holdout}
+                for p, v in zip(run.professors, _rounded(professors * factor).tolist(), strict=True)
+            ],
+        },
+        "failures": [dict(event, t=round(float(event["t"]), _T_DECIMALS)) for event in failures],
+        "scalarscope": {"window": window, "curvature_space": "state", "coordinate_scale": factor,
+                        "extra": sanitize.json_safe(run.extra, "RunGeometry.extra")},  # fmt: skip
+    }
+
+
+def encode_geometry(document: dict[str, Any]) -> str:
+    """Compact JSON with one timestep per line; refuses NaN/Infinity as a final guard."""
+    parts = []
+    try:
+        for key, value in document.items():
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+            if key in _SERIES:  # numeric series only: no string there can contain "},{"
+                text = text.replace("},{", "},\n{")
+            parts.append(f"{json.dumps(key)}:{text}")
+    except ValueError as error:
+        raise GeometryFileError(f"refusing to write a non-finite number in {key!r}: {error}") from error
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a hidden temporary file beside ``path``, fsync it, then rename over ``path``.
+
+    A reader (or a crash) sees either the previous complete file or the new one, never a prefix.
+    """
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable; not every platform lets us open a directory
+        directory = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def write_geometry(run: RunGeometry, path: str | os.PathLike[str], *, window: int = 20) -> Path:
+    """Write ``run`` to ``path`` (must end in .json) atomically; return the path.
+
+    Long runs are decimated evenly to DECIMATE_ABOVE steps (first and last kept). The directory is
+    created if needed.
+    """
+    target = Path(path)
+    if target.suffix.lower() != ".json":
+        raise GeometryFileError(f"{target}: the viewer only opens files ending in .json; got suffix {target.suffix!r}.")
+    text = encode_geometry(geometry_document(run, window=window))
+    if len(text) > MAX_FILE_BYTES:
+        raise GeometryFileError(f"{target}: export would be {len(text) / 2**20:.0f} MiB, over the viewer's 100 MiB limit.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(target, text)
+    return target
