@@ -29,6 +29,9 @@ _LAZY = {
     "correlated_evaluators": "scalarscope.evaluators",
     "as_evaluator": "scalarscope.evaluators",
     "default_student": "scalarscope.student",
+    # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
+    "sweep": "scalarscope.sweeps",
+    "summarize_sweep": "scalarscope.sweeps",
 }
 
 __all__ = [

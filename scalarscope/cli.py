@@ -14,7 +14,7 @@ from importlib import import_module
 _SUBCOMMANDS = [
     ("run", "scalarscope.engine.cli:add_run", "train the default world and print a summary"),
     ("validate", "scalarscope.export.cli_validate:add_validate", "check a Desktop geometry file"),
-    ("sweep", "scalarscope.sweep.cli:add_sweep", "overlap x seed sweep of holdout transfer"),
+    ("sweep", "scalarscope.sweeps.cli:add_sweep", "overlap x seed sweep of holdout transfer"),
     ("export-onnx", "scalarscope.onnx.cli:add_export_onnx", "export a checkpoint's student to ONNX"),
     ("score", "scalarscope.onnx.cli:add_score", "score a response with an exported ONNX conscience"),
 ]

@@ -1,0 +1,80 @@
+"""One sweep run, executed in a worker process (local pool) or on a Dask worker.
+
+Everything here is a plain top-level function of plain values so it pickles; torch is imported
+inside the worker, never by the process that plans the sweep.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from scalarscope.sweeps.spec import RunSpec
+
+FINAL_WINDOW = 20  # cycles averaged for the final mean score and head error
+
+# Column order of the sweep's DataFrame (see :func:`scalarscope.sweeps.sweep` for meanings).
+COLUMNS = (
+    "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles",
+    "mean_correlation", "first_factor_share", "effective_dimension",
+    "transfer", "ceiling", "ratio", "fidelity", "head_mae",
+    "final_score", "head_error", "failures", "wall_seconds",
+)
+
+
+def run_one(spec: RunSpec) -> dict[str, object]:
+    """Train one run of the default world and measure it; returns one row (plain floats).
+
+    Torch uses one intra-op thread during the run so that parallel runs do not oversubscribe
+    the cores (the previous setting is restored afterwards, which matters for ``n_jobs=1``,
+    where the run happens in the calling process).
+    """
+    import torch
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _measure(spec)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _measure(spec: RunSpec) -> dict[str, object]:
+    # imported before the clock starts, so a worker's first run is not charged for them
+    # (torch.optim imports torch._dynamo on first use: seconds)
+    import sklearn.decomposition  # noqa: F401
+    import torch._dynamo  # noqa: F401
+
+    from scalarscope.engine.summary import train_default_world
+    from scalarscope.evaluators.overlap import analyze_overlap
+
+    start = time.perf_counter()
+    engine = train_default_world(overlap=spec.overlap, cycles=spec.cycles, seed=spec.seed,
+                                 n=spec.n_evaluators, holdout=spec.holdout, progress=False)
+    # the engine's fixed protocol: fresh probe responses drawn from (seed, cycle)
+    measured = engine.holdout_transfer(spec.transfer_probes)
+    # structure of all evaluators of this run (holdout included) on their own probe set
+    overlap = analyze_overlap(engine.evaluators, n_probes=spec.transfer_probes, seed=spec.seed)
+    tail = engine.history.to_frame().tail(FINAL_WINDOW)
+    held = spec.holdout is not None
+    nan = math.nan
+    return {
+        "overlap": spec.overlap,
+        "seed": spec.seed,
+        "seed_index": spec.seed_index,
+        "holdout": spec.holdout,
+        "n_evaluators": spec.n_evaluators,
+        "cycles": spec.cycles,
+        "mean_correlation": float(overlap.mean_correlation),
+        "first_factor_share": float(overlap.first_factor_share),
+        "effective_dimension": float(overlap.effective_dimension),
+        "transfer": float(measured.transfer) if held else nan,
+        "ceiling": float(measured.ceiling) if held else nan,
+        "ratio": float(measured.ratio) if held else nan,
+        "fidelity": float(measured.fidelity),
+        "head_mae": float(measured.head_mae),
+        "final_score": float(tail["mean_score"].mean()),
+        "head_error": float(tail["head_error"].mean()),
+        "failures": len(engine.history.failures),
+        "wall_seconds": time.perf_counter() - start,
+    }
