@@ -189,3 +189,7 @@ def test_validate_cli(tmp_path, capsys):
     assert "run_metadata.seed: must be a JSON integer (C# int), got 42.0 [rule 3]" in out
     assert "missing.json: no such geometry file" in out
     assert main_validate(["--hard-only", str(SAMPLES[0])]) == 0
+    capsys.readouterr()
+    from scalarscope.cli import main  # the project CLI routes `scalarscope validate` here
+
+    assert main(["validate", str(good)]) == 0 and capsys.readouterr().out.strip() == f"{good}: ok"

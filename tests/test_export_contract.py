@@ -91,6 +91,20 @@ def test_seeds_are_mapped_into_int32(tmp_path, seed, written):
     assert loaded.metadata.extra.get("original_seed") == (None if seed == written else str(seed))
 
 
+def test_run_geometry_refuses_what_cannot_be_exported():
+    from scalarscope.errors import ConfigError, GeometryFileError
+
+    with pytest.raises(GeometryFileError, match=r"RunGeometry\.cycles is 3 but states has 5 rows"):
+        make_run(n=5, cycles=3)
+    with pytest.raises(GeometryFileError, match=r"scalars must have shape \(5, 5\)"):
+        make_run(n=5, scalars=np.zeros((5, 4)))
+    with pytest.raises(ConfigError, match=r"RunGeometry\.training_items must be <= 2147483647"):
+        make_run(n=5, training_items=2**40)
+    with pytest.raises(GeometryFileError, match=r"RunGeometry\.extra\.bad is nan"):
+        write_geometry(make_run(n=5, extra={"bad": float("nan")}), Path("unused.json"))
+    assert make_run(n=5, seed=np.int64(3), cycles=np.int64(9)).cycles == 9
+
+
 def test_odd_shapes_and_degenerate_inputs(tmp_path):
     run = make_run(
         n=40, d=1, states=np.ones((40, 1)), eigenvalues=np.ones((40, 1)),
@@ -103,7 +117,8 @@ def test_odd_shapes_and_degenerate_inputs(tmp_path):
     wide = make_run(n=30, eigenvalues=np.random.default_rng(1).random((30, 9)), true_eigenvalues=np.arange(9.0))
     loaded = export_and_check(wide, tmp_path / "wide.json")
     assert loaded.eigenvalues.values.shape == (30, 5)
-    assert len(loaded.extra["geometry"] if "geometry" in loaded.extra else json.loads((tmp_path / "wide.json").read_text())["geometry"]["true_eigenvalues"]) == 5
+    true_spectrum = json.loads((tmp_path / "wide.json").read_text())["geometry"]["true_eigenvalues"]
+    assert len(true_spectrum) == 5 and true_spectrum[0] == max(true_spectrum)
 
 
 wild = st.one_of(

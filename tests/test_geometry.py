@@ -123,7 +123,7 @@ def test_effective_dimension_is_fast_for_long_runs():
     states = np.random.default_rng(5).standard_normal((50_000, 55))
     start = time.perf_counter()
     result = effective_dimension(states, window=20)
-    assert time.perf_counter() - start < 3.0
+    assert time.perf_counter() - start < 10.0  # a per-step Python loop takes far longer; generous for loaded CI
     assert result.shape == (50_000,) and (result[1:] >= 1.0).all()
 
 
@@ -183,3 +183,18 @@ def test_tracker_matches_batch_functions():
     assert len(tracker) == 150 and frames[-1].cycle == 149
     with pytest.raises(GeometryInputError, match="5"):
         tracker.update(np.zeros(3))
+
+
+def test_geometry_and_export_import_neither_torch_nor_pandas():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, scalarscope.geometry, scalarscope.export, scalarscope.export.cli_validate;"
+        "print(sorted(m for m in ('torch', 'pandas', 'sklearn', 'plotly', 'ipywidgets') if m in sys.modules))"
+    )
+    repo = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=True,
+                         env={"PYTHONPATH": repo, "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert out.stdout.strip() == "[]"

@@ -18,6 +18,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
+def add_validate(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Register ``scalarscope validate`` on the main CLI's subparser (sets ``handler``)."""
+    build_parser(parser)
+    parser.set_defaults(handler=lambda args: run_validate(args.files, hard_only=args.hard_only))
+    return parser
+
+
 def run_validate(files: Sequence[str], *, hard_only: bool = False) -> int:
     """Validate each file, print findings, return the exit status (0 all ok, 1 otherwise)."""
     status = 0

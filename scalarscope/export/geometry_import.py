@@ -27,6 +27,8 @@ _METADATA_KEYS = tuple(SCHEMA["run_metadata"])
 
 def _pairs(rows: list[list[float]]) -> np.ndarray:
     """[n, 2] from lists of >= 2 numbers (shorter lists are padded with 0, as the viewer reads 0)."""
+    if all(len(row) == 2 for row in rows):  # the usual case: one C-level conversion
+        return np.array(rows, dtype=np.float64).reshape(-1, 2)
     out = np.zeros((len(rows), 2))
     for i, row in enumerate(rows):
         out[i, : min(len(row), 2)] = row[:2]

@@ -91,6 +91,9 @@ class RunGeometry:
             raise GeometryFileError("RunGeometry needs a non-empty run_id or condition (the viewer requires one).")
         if self.holdout_professor is not None and not isinstance(self.holdout_professor, str):
             raise GeometryFileError(f"RunGeometry.holdout_professor must be a string or None, got {self.holdout_professor!r}.")
+        for name in ("seed", "training_items", "cycles", "latent_dim"):  # numpy integers are welcome
+            if isinstance(getattr(self, name), np.integer):
+                object.__setattr__(self, name, int(getattr(self, name)))
         check_scalar(self.seed, "RunGeometry.seed", kind=int)
         check_scalar(self.training_items, "RunGeometry.training_items", kind=int, min_value=0, max_value=INT32_MAX)
         check_scalar(self.cycles, "RunGeometry.cycles", kind=int, min_value=1, max_value=INT32_MAX)
@@ -100,6 +103,11 @@ class RunGeometry:
         n = states.shape[0]
         if n == 0 or states.shape[1] == 0:
             raise GeometryFileError(f"RunGeometry.states needs at least one cycle and one column, got shape {states.shape}.")
+        if self.cycles < n:
+            raise GeometryFileError(
+                f"RunGeometry.cycles is {self.cycles} but states has {n} rows; record at most one state per "
+                "cycle and pass the true cycle count (the viewer's frame counter uses it)."
+            )
         scalars = _readonly(self.scalars, "scalars", 2)
         eigenvalues = _readonly(self.eigenvalues, "eigenvalues", 2)
         if scalars.shape != (n, len(CRITERIA)):
