@@ -1,0 +1,180 @@
+"""Sweeps: the Path A / Path B result falls out of a real sweep; local, Dask and CLI agree."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalarscope
+from scalarscope.errors import SweepError
+from scalarscope.evaluators.overlap import probe_scores
+from scalarscope.evaluators.synthetic import correlated_evaluators
+from scalarscope.sweeps import COLUMNS, path_verdicts, summarize_sweep, sweep
+from scalarscope.sweeps.report import ORIGINAL, ResultsMeta, results_markdown, write_results
+
+SEEDS = 3
+NAMES = ("correctness", "coherence", "calibration", "tradeoffs", "clarity")
+
+
+@pytest.fixture(scope="module")
+def path_sweep() -> pd.DataFrame:
+    """The issue's small-size sweep: overlap 0 and 0.87, 3 seeds, rotating holdout, 2 processes."""
+    return sweep(overlaps=[0.0, 0.87], seeds=SEEDS, cycles=150, holdout="rotate", n_jobs=2,
+                 transfer_probes=2000, progress=False)
+
+
+def _tiny(**kwargs) -> pd.DataFrame:
+    args = dict(overlaps=[0.5], seeds=[0, 1], cycles=6, holdout="rotate", transfer_probes=200, progress=False)
+    return sweep(**(args | kwargs))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the research result -----------------------------------------------------------------------
+def test_path_a_orthogonal_evaluators_do_not_transfer(path_sweep):
+    rows = path_sweep[path_sweep["overlap"] == 0.0]
+    assert len(rows) == SEEDS
+    assert abs(rows["mean_correlation"].mean()) <= 0.05
+    assert abs(rows["transfer"].mean()) <= 0.1
+
+
+def test_path_b_shared_axis_transfers_near_the_ceiling(path_sweep):
+    rows = path_sweep[path_sweep["overlap"] == 0.87]
+    assert abs(rows["mean_correlation"].mean() - 0.87) <= 0.03
+    transfer, ceiling = rows["transfer"].mean(), rows["ceiling"].mean()
+    assert transfer >= 0.90, f"mean learned transfer {transfer:.3f} (ceiling {ceiling:.3f}) per run: " \
+                             f"{rows['transfer'].round(3).tolist()}"
+    assert transfer >= 0.95 * ceiling, f"transfer {transfer:.3f} < 0.95 x ceiling {ceiling:.3f}"
+
+
+def test_rows_grid_rotation_and_measured_overlap_are_the_runs_own(path_sweep):
+    assert list(path_sweep.columns) == list(COLUMNS)
+    assert list(zip(path_sweep["overlap"], path_sweep["seed"], strict=True)) == \
+        [(o, s) for o in (0.0, 0.87) for s in range(SEEDS)]
+    assert list(path_sweep["holdout"]) == [NAMES[s % 5] for s in range(SEEDS)] * 2
+    assert (path_sweep["cycles"] == 150).all() and (path_sweep["wall_seconds"] > 0).all()
+    # independent oracle: numpy's correlation of the same seed's evaluators on the same probes
+    for row in path_sweep.itertuples():
+        scores = probe_scores(correlated_evaluators(5, row.overlap, seed=row.seed), n_probes=2000, seed=row.seed)
+        corr = np.corrcoef(scores, rowvar=False)
+        assert row.mean_correlation == pytest.approx(corr[~np.eye(5, dtype=bool)].mean(), abs=1e-9)
+    assert np.isfinite(path_sweep[["transfer", "ceiling", "fidelity", "final_score"]].to_numpy()).all()
+
+
+def test_summary_and_verdicts_agree_with_the_rows(path_sweep):
+    summary = summarize_sweep(path_sweep)
+    assert list(summary.index) == [0.0, 0.87] and (summary["runs"] == SEEDS).all()
+    at = path_sweep[path_sweep["overlap"] == 0.87]["transfer"].to_numpy()
+    assert summary.loc[0.87, "transfer_mean"] == pytest.approx(np.mean(at))
+    assert summary.loc[0.87, "transfer_std"] == pytest.approx(np.std(at, ddof=1))
+    a, b, mono = path_verdicts(path_sweep, min_seeds=SEEDS)
+    zero = path_sweep[path_sweep["overlap"] == 0.0]
+    assert a.holds == (abs(zero["mean_correlation"].mean()) <= 0.05 and abs(zero["transfer"].mean()) <= 0.1)
+    rows = path_sweep[path_sweep["overlap"] == 0.87]
+    assert b.overlap == 0.87
+    assert b.holds == (rows["transfer"].mean() >= max(0.9, 0.95 * rows["ceiling"].mean()))
+    assert not mono.holds and "3 overlaps" in mono.detail  # two overlaps cannot show a trend
+    assert not path_verdicts(path_sweep)[0].holds  # the claim needs >= 5 seeds; 3 is not enough
+
+
+def test_results_document_quotes_the_sweep_and_the_original(path_sweep, tmp_path):
+    meta = ResultsMeta(command="test", seeds=SEEDS, cycles=150, n_evaluators=5, transfer_probes=2000,
+                       holdout="rotate", backend="test", wall_seconds=1.0, generated="now")
+    text = results_markdown(path_sweep, meta, extra_sections=["## Extra\n\nadded by a caller"])
+    rows = path_sweep[path_sweep["overlap"] == 0.87]
+    assert f"{rows['transfer'].mean():.3f} ± {rows['transfer'].std():.3f}" in text
+    assert str(ORIGINAL["correlated"]["transfer"]) in text and "no model was trained" in text
+    assert text.index("## Path A and Path B") < text.index("## Extra") < text.index("## Limitations")
+    path = write_results(text, tmp_path / "docs" / "RESULTS.md")
+    assert path.read_text() == text and [p.name for p in path.parent.iterdir()] == ["RESULTS.md"]
+
+
+# -- backends agree ------------------------------------------------------------------------------
+def test_in_process_pool_and_dask_give_the_same_rows():
+    distributed = pytest.importorskip("distributed")
+    local = _tiny(n_jobs=1)
+    pooled = _tiny(n_jobs=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+            as cluster, distributed.Client(cluster) as client:
+        on_dask = _tiny(client=client)
+    same = [c for c in COLUMNS if c != "wall_seconds"]
+    pd.testing.assert_frame_equal(local[same], pooled[same])
+    pd.testing.assert_frame_equal(local[same], on_dask[same])
+    assert list(local["holdout"]) == ["correctness", "coherence"]
+
+
+def test_scalarscope_sweep_is_the_function_and_holdout_none_gives_nan():
+    assert scalarscope.sweep is sweep and callable(scalarscope.sweep)
+    df = scalarscope.sweep(overlaps=0.5, seeds=1, cycles=2, holdout=None, n_jobs=1, transfer_probes=50,
+                           progress=False)
+    assert df["holdout"].isna().all() and df[["transfer", "ceiling", "ratio"]].isna().all().all()
+    assert np.isfinite(df["mean_correlation"]).all()
+
+
+# -- bad input: clear errors, quickly -----------------------------------------------------------
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"overlaps": [0.0, 1.5]}, r"overlap 1\.5 is outside \[0, 1\]"),
+    ({"overlaps": [-0.1]}, r"outside \[0, 1\]"),
+    ({"overlaps": []}, r"overlaps is empty"),
+    ({"overlaps": [0.5, 0.5]}, r"duplicates"),
+    ({"seeds": 0}, r"seeds must be an int >= 1, got 0"),
+    ({"seeds": []}, r"seeds is empty"),
+    ({"holdout": "honesty"}, r"holdout='honesty' is not one of the evaluators \['correctness'"),
+    ({"holdout": "rotate", "n_evaluators": 1}, r"single evaluator"),
+    ({"holdout": "correctness", "n_evaluators": 1}, r"single evaluator"),
+    ({"cycles": 0}, r"cycles must be an int >= 1"),
+    ({"n_jobs": 0}, r"n_jobs must be an int >= 1"),
+])
+def test_bad_input_raises_sweep_error_at_once(kwargs, match):
+    start = time.perf_counter()
+    with pytest.raises(SweepError, match=match) as info:
+        _tiny(**kwargs)
+    assert isinstance(info.value, ValueError)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_unreachable_scheduler_fails_within_the_timeout():
+    pytest.importorskip("distributed")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    start = time.perf_counter()
+    with pytest.raises(SweepError, match=rf"cannot reach the Dask scheduler at '{address}' within 2 s"):
+        _tiny(client=address, connect_timeout=2.0)
+    assert time.perf_counter() - start < 8.0
+
+
+def test_a_failing_run_is_reported_by_its_overlap_and_seed(monkeypatch):
+    def broken(spec):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("scalarscope.sweeps.runner.run_one", broken)
+    with pytest.raises(SweepError, match=r"run overlap=0\.5 seed=0 holdout='correctness' failed: RuntimeError: boom"):
+        _tiny(n_jobs=1)
+
+
+# -- command line --------------------------------------------------------------------------------
+def test_cli_prints_runs_and_summary_and_writes_csv(tmp_path, capsys):
+    from scalarscope.cli import main
+
+    out = tmp_path / "runs.csv"
+    code = main(["sweep", "--overlaps", "0,0.5", "--seeds", "1", "--cycles", "2", "--holdout", "clarity",
+                 "--jobs", "1", "--probes", "50", "--no-progress", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "per overlap" in printed and "clarity" in printed and "transfer_mean" in printed
+    saved = pd.read_csv(out)
+    assert list(saved["overlap"]) == [0.0, 0.5] and list(saved["holdout"]) == ["clarity", "clarity"]
+
+
+def test_cli_bad_overlap_is_a_clean_error(capsys):
+    from scalarscope.cli import main
+
+    assert main(["sweep", "--overlaps", "0,1.5", "--no-progress"]) == 2
+    assert "outside [0, 1]" in capsys.readouterr().err
