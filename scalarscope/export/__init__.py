@@ -4,8 +4,8 @@ from scalarscope.export.cli_validate import main_validate
 from scalarscope.export.geometry_export import (
     DECIMATE_ABOVE,
     SCHEMA_VERSION,
-    encode_geometry,
     geometry_document,
+    geometry_text,
     write_geometry,
 )
 from scalarscope.export.geometry_import import geometry_from_tree, load_geometry
@@ -39,9 +39,9 @@ __all__ = [
     "SpectrumSeries",
     "Trajectory",
     "Violation",
-    "encode_geometry",
     "geometry_document",
     "geometry_from_tree",
+    "geometry_text",
     "load_geometry",
     "main_validate",
     "validate_geometry",

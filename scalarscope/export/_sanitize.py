@@ -24,6 +24,8 @@ def forward_fill(values: np.ndarray, default: float = 0.0) -> tuple[np.ndarray, 
     Returns the filled copy and the [n] mask of rows that held a non-finite value.
     """
     finite = np.isfinite(values)
+    if finite.all():  # the usual case: nothing to repair
+        return values, np.zeros(values.shape[0], dtype=bool)
     rows = np.arange(values.shape[0])[:, None]
     last = np.maximum.accumulate(np.where(finite, rows, -1), axis=0)
     filled = np.take_along_axis(values, np.maximum(last, 0), axis=0)

@@ -28,7 +28,10 @@ DIVERGENCE_ABS = 1e30  # a state entry beyond this is recorded as divergence
 MAX_FILE_BYTES = 100 * 2**20
 _DECIMALS = 6  # 1e-6 of the canvas' quarter-width: invisible, and keeps 50,000 steps under 20 MiB
 _T_DECIMALS = 9
-_SERIES = ("trajectory", "scalars", "geometry")
+_SERIES = ("trajectory", "scalars", "geometry")  # written as pre-formatted text
+_TRAJECTORY_ROW = '{"t":%r,"state_2d":[%r,%r],"velocity":[%r,%r],"curvature":%r,"effective_dim":%r}'
+_SCALAR_ROW = '{"t":%r,' + ",".join(f'"{name}":%r' for name in CRITERIA) + "}"
+_ANISOTROPY_ROW = '{"t":%r,"ratio":%r}'
 
 
 def _rounded(values: np.ndarray, decimals: int = _DECIMALS) -> np.ndarray:
@@ -66,11 +69,13 @@ def _user_failures(run: RunGeometry) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def geometry_document(run: RunGeometry, *, window: int = 20) -> dict[str, Any]:
-    """The contract's JSON tree for ``run`` (plain Python values, ready for ``json.dumps``).
+def geometry_text(run: RunGeometry, *, window: int = 20) -> str:
+    """The contract's JSON text for ``run``: compact, one timestep per line, finite numbers only.
 
     ``window`` is the trailing window of the effective dimension. Curvature and effective dimension
-    are measured in the state space; state_2d and velocity in the PCA plane.
+    are measured in the state space; state_2d and velocity in the PCA plane. The four per-step
+    series are formatted straight from numpy columns (one ``%`` per row, no dicts); everything else
+    goes through ``json.dumps(allow_nan=False)``.
     """
     n, d = run.states.shape
     states, failures = _sanitised_states(run.states)
@@ -109,8 +114,14 @@ def geometry_document(run: RunGeometry, *, window: int = 20) -> dict[str, Any]:
     if run.true_eigenvalues is not None and run.true_eigenvalues.size:
         spectrum, bad = sanitize.normalise_spectra(run.true_eigenvalues[None, :])
         true_spectrum = [] if bad[0] else _rounded(spectrum[0]).tolist()
-    columns = [scalars[keep, i] for i in range(len(CRITERIA))]
-    return {
+    columns = [_rounded(scalars[keep, i]) for i in range(len(CRITERIA))]
+    turning, dims = _rounded(turning[keep]), _rounded(dims[keep])
+    if not all(np.isfinite(a).all() for a in (xy, vxy, spectra, ratios, turning, dims, *columns)):
+        raise GeometryFileError(f"refusing to write a non-finite number for run {run.run_id!r}; please report this bug.")
+    trajectory = _rows(_TRAJECTORY_ROW, [t_grid, *xy.T.tolist(), *vxy.T.tolist(), turning.tolist(), dims.tolist()])
+    values = _rows(_SCALAR_ROW, [t_grid, *(c.tolist() for c in columns)])
+    eigen_row = '{"t":%r,"values":[' + ",".join(["%r"] * spectra.shape[1]) + "]}"
+    head = {
         "schema_version": SCHEMA_VERSION,
         "run_metadata": metadata,
         "reduction": {
@@ -118,21 +129,11 @@ def geometry_document(run: RunGeometry, *, window: int = 20) -> dict[str, Any]:
             "explained_variance": _rounded(projection.explained_variance_ratio).tolist(),
             "components": _rounded(projection.components).tolist(),
         },  # fmt: skip
-        "trajectory": {"timesteps": [
-            {"t": t, "state_2d": [x, y], "velocity": [vx, vy], "curvature": c, "effective_dim": e}
-            for t, x, y, vx, vy, c, e in zip(t_grid, *xy.T.tolist(), *vxy.T.tolist(),
-                                             _rounded(turning[keep]).tolist(), _rounded(dims[keep]).tolist(), strict=True)
-        ]},  # fmt: skip
-        "scalars": {
-            "dimensions": list(CRITERIA),
-            "values": [dict(zip(("t", *CRITERIA), row, strict=True))
-                       for row in zip(t_grid, *(_rounded(c).tolist() for c in columns), strict=True)],
-        },  # fmt: skip
-        "geometry": {
-            "eigenvalues": [{"t": t, "values": v} for t, v in zip(t_grid, spectra.tolist(), strict=True)],
-            "anisotropy": [{"t": t, "ratio": r} for t, r in zip(t_grid, ratios.tolist(), strict=True)],
-            "true_eigenvalues": true_spectrum,
-        },
+        "trajectory": f'{{"timesteps":{trajectory}}}',
+        "scalars": f'{{"dimensions":{json.dumps(list(CRITERIA))},"values":{values}}}',
+        "geometry": (f'{{"eigenvalues":{_rows(eigen_row, [t_grid, *spectra.T.tolist()])},'
+                     f'"anisotropy":{_rows(_ANISOTROPY_ROW, [t_grid, ratios.tolist()])},'
+                     f'"true_eigenvalues":{json.dumps(true_spectrum)}}}'),  # fmt: skip
         "evaluators": {
             "latent_dim": run.latent_dim if run.latent_dim is not None else run.eigenvalues.shape[1],
             "professors": [
@@ -144,20 +145,24 @@ def geometry_document(run: RunGeometry, *, window: int = 20) -> dict[str, Any]:
         "scalarscope": {"window": window, "curvature_space": "state", "coordinate_scale": factor,
                         "extra": sanitize.json_safe(run.extra, "RunGeometry.extra")},  # fmt: skip
     }
-
-
-def encode_geometry(document: dict[str, Any]) -> str:
-    """Compact JSON with one timestep per line; refuses NaN/Infinity as a final guard."""
     parts = []
-    try:
-        for key, value in document.items():
-            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-            if key in _SERIES:  # numeric series only: no string there can contain "},{"
-                text = text.replace("},{", "},\n{")
-            parts.append(f"{json.dumps(key)}:{text}")
-    except ValueError as error:
-        raise GeometryFileError(f"refusing to write a non-finite number in {key!r}: {error}") from error
+    for key, value in head.items():
+        try:
+            text = value if key in _SERIES else json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except ValueError as error:
+            raise GeometryFileError(f"refusing to write a non-finite number in {key!r}: {error}") from error
+        parts.append(f"{json.dumps(key)}:{text}")
     return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def geometry_document(run: RunGeometry, *, window: int = 20) -> dict[str, Any]:
+    """The contract's JSON tree for ``run`` as plain Python values (exactly what is written)."""
+    return json.loads(geometry_text(run, window=window))
+
+
+def _rows(template: str, columns: list[list[float]]) -> str:
+    """A JSON list with one ``template % row`` per line; %r of a finite float is a valid JSON number."""
+    return "[" + ",\n".join(map(template.__mod__, zip(*columns, strict=True))) + "]"
 
 
 def write_text_atomically(path: Path, text: str) -> None:
@@ -195,7 +200,7 @@ def write_geometry(run: RunGeometry, path: str | os.PathLike[str], *, window: in
     target = Path(path)
     if target.suffix.lower() != ".json":
         raise GeometryFileError(f"{target}: the viewer only opens files ending in .json; got suffix {target.suffix!r}.")
-    text = encode_geometry(geometry_document(run, window=window))
+    text = geometry_text(run, window=window)
     if len(text) > MAX_FILE_BYTES:
         raise GeometryFileError(f"{target}: export would be {len(text) / 2**20:.0f} MiB, over the viewer's 100 MiB limit.")
     target.parent.mkdir(parents=True, exist_ok=True)

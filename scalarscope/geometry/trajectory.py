@@ -74,12 +74,14 @@ def turning_angle(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     scale = np.maximum(np.abs(before).max(axis=1, initial=0.0), np.abs(after).max(axis=1, initial=0.0))
     safe = np.where(scale > 0.0, scale, 1.0)[:, None]
     a, b = before / safe, after / safe
-    norm_a = np.linalg.norm(a, axis=1)
-    norm_b = np.linalg.norm(b, axis=1)
+    norm_a = np.sqrt(np.einsum("ij,ij->i", a, a))
+    norm_b = np.sqrt(np.einsum("ij,ij->i", b, b))
     defined = (norm_a > 0.0) & (norm_b > 0.0) & np.isfinite(norm_a) & np.isfinite(norm_b)
     unit_a = a / np.where(defined, norm_a, 1.0)[:, None]
     unit_b = b / np.where(defined, norm_b, 1.0)[:, None]
-    angle = 2.0 * np.arctan2(np.linalg.norm(unit_a - unit_b, axis=1), np.linalg.norm(unit_a + unit_b, axis=1))
+    difference, total = unit_a - unit_b, unit_a + unit_b
+    angle = 2.0 * np.arctan2(np.sqrt(np.einsum("ij,ij->i", difference, difference)),
+                             np.sqrt(np.einsum("ij,ij->i", total, total)))  # fmt: skip
     return np.where(defined, np.clip(angle / np.pi, 0.0, 1.0), 0.0)
 
 
