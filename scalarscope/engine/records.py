@@ -79,6 +79,15 @@ class TrainingMetrics:
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))
 
+    # a mappingproxy cannot be pickled: checkpoints store the scores as a dict
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "scores": dict(self.scores)}
+
+    def __setstate__(self, state: dict) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "scores", MappingProxyType(dict(state["scores"])))
+
     def as_dict(self) -> dict[str, float]:
         flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "scores"}
         flat.update({f"score_{name}": value for name, value in self.scores.items()})
