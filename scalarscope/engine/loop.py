@@ -131,6 +131,12 @@ class ScalarScopeEngine:
 
         return write_geometry(run_geometry(self, **kwargs), path)
 
+    def export_onnx(self, path, **kwargs):
+        """Write the student and its internal evaluator as ONNX (see :func:`scalarscope.onnx.export_onnx`)."""
+        from scalarscope.onnx.export import export_onnx
+
+        return export_onnx(self, path, **kwargs)
+
     # -- one cycle -------------------------------------------------------------------------
     def _run(self, prompts: list[str]) -> CycleRecord:
         start = time.perf_counter()
