@@ -12,7 +12,7 @@ from scalarscope.sweeps.spec import ROTATE, RunSpec, plan_runs
 from scalarscope.sweeps.worker import COLUMNS, run_one
 
 
-def sweep(*, overlaps, seeds=5, cycles: int = 300, holdout: str | None = ROTATE, n_evaluators: int = 5,
+def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE, n_evaluators: int = 5,
           n_jobs: int | None = None, client=None, transfer_probes: int = 2000, progress: bool = True,
           connect_timeout: float = 5.0):
     """Train one run per (overlap, seed) and measure each; returns a DataFrame, one row per run.
