@@ -40,7 +40,7 @@ class TransferMeasurement:
 
     transfer: corr(internal evaluator's aggregate prediction, held-out evaluator's score).
     ceiling:  corr(training evaluators' own aggregate score, held-out score) on the same responses.
-    ratio:    transfer / ceiling (0 when the ceiling is not positive).
+    ratio:    transfer / ceiling (0 when the ceiling is under 0.1: nothing knowable to transfer).
     fidelity: corr(internal aggregate, training evaluators' aggregate): how well it learned what it saw.
     head_mae: mean absolute error of the internal evaluator's per-evaluator scores.
     """

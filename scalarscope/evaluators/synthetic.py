@@ -1,7 +1,9 @@
 """Synthetic evaluators whose overlap is an exact knob.
 
-A :class:`SyntheticWorld` fixes a feature map phi: (previous character, character) -> R^k. The raw
-table is double-centred (zero mean over either character under uniform text) and whitened, so
+A :class:`SyntheticWorld` fixes a feature map phi: (previous character, character) -> R^k: a
+per-character main effect plus an interaction with the previous character (``context_share`` of
+the variance). The interaction table is double-centred (zero mean over either character under
+uniform text), the main effect centred, and the sum whitened, so
 on uniformly random text phi has mean 0 and identity covariance, and features of neighbouring
 positions are uncorrelated. Evaluator i has the unit direction
 ``w_i = sqrt(rho) * s + sqrt(1 - rho) * u_i`` (s and the u_i orthonormal), gives token ``t`` of an
@@ -35,18 +37,26 @@ class SyntheticWorld:
 
     latent_dim: int
     seed: int
+    context_share: float = 0.03
     tokenizer: CharTokenizer = field(default_factory=CharTokenizer)
     features: np.ndarray = field(init=False, repr=False)  # [V, V, k]: phi(prev, cur)
     basis: np.ndarray = field(init=False, repr=False)  # [k, k] orthonormal columns: s, u_1, u_2, ...
 
     def __post_init__(self) -> None:
         check_scalar(self.latent_dim, "latent_dim", kind=int, min_value=2)
+        check_scalar(self.context_share, "context_share", min_value=0.0, max_value=1.0)
         rng = np.random.default_rng([abs(int(self.seed)), 0x5CA1])
         vocab, k = self.tokenizer.vocab_size, self.latent_dim
         chars = np.arange(3, vocab)
-        raw = rng.standard_normal((len(chars), len(chars), k))
-        raw -= raw.mean(axis=0, keepdims=True)
-        raw -= raw.mean(axis=1, keepdims=True)
+        # a per-character main effect plus a (prev, cur) interaction carrying `context_share` of the variance
+        main = rng.standard_normal((len(chars), k))
+        main -= main.mean(axis=0)
+        pair = rng.standard_normal((len(chars), len(chars), k))
+        pair -= pair.mean(axis=0, keepdims=True)
+        pair -= pair.mean(axis=1, keepdims=True)
+        main /= np.sqrt((main**2).mean())
+        pair /= np.sqrt((pair**2).mean())
+        raw = np.sqrt(1.0 - self.context_share) * main[None, :, :] + np.sqrt(self.context_share) * pair
         cov = np.einsum("abk,abl->kl", raw, raw) / (len(chars) ** 2)
         eigval, eigvec = np.linalg.eigh(cov)
         whitened = raw @ (eigvec / np.sqrt(eigval)) @ eigvec.T
@@ -155,6 +165,7 @@ def correlated_evaluators(
     seed: int = 0,
     names: Sequence[str] | None = None,
     latent_dim: int | None = None,
+    context_share: float = 0.03,
     gain: float = 1.0,
     noise: float = 0.0,
 ) -> EvaluatorSet:
@@ -171,7 +182,7 @@ def correlated_evaluators(
         names = [CRITERIA[i] if i < len(CRITERIA) else f"evaluator_{i}" for i in range(n)]
     if len(names) != n:
         raise ConfigError(f"names has {len(names)} entries but n={n}; give one name per evaluator")
-    world = SyntheticWorld(latent_dim=latent_dim or max(8, n + 1), seed=seed)
+    world = SyntheticWorld(latent_dim=latent_dim or max(8, n + 1), seed=seed, context_share=context_share)
     members = [
         SyntheticEvaluator(str(name), world, i, float(overlap), gain, noise, seed_offset=seed * 1000 + i)
         for i, name in enumerate(names)
