@@ -76,4 +76,5 @@ def load_engine(cls, path, *, evaluators=None):
     engine.history = History(state["history"])
     engine.cycle = state["cycle"]
     engine._prompt_memory = dict(state["prompt_memory"])
+    engine._restore_geometry()
     return engine

@@ -22,11 +22,13 @@ from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
+from scalarscope.geometry import GeometryTracker, normalized_spectrum
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.student import default_student
 from scalarscope.student.model import Generation
 
 STATE_PROMPT = "judge this:"
+GEOMETRY_WINDOW = 20
 
 
 class ScalarScopeEngine:
@@ -72,6 +74,8 @@ class ScalarScopeEngine:
         self.critic = LearnedCritic(n_outputs=len(self.train_names))
         self.history = History()
         self.cycle = 0
+        self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
+        self._collapsed = False
         self._prompt_memory: dict[str, float] = {}
         probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
         self._state_probe = probe_rng.integers(3, self.tokenizer.vocab_size,
@@ -304,6 +308,17 @@ class ScalarScopeEngine:
         return self._finish(record, start)
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
+        # geometry, incrementally: O(1) per cycle whatever the length of the run
+        frame = self.geometry.update(record.state)
+        spectrum = normalized_spectrum(record.state.reshape(-1, len(self.train_names)))
+        failures = record.failures
+        collapsed = 0.0 < frame.effective_dim < 1.5
+        if collapsed and not self._collapsed:
+            failures += (FailureEvent(record.cycle, "dimension_collapse", "info",
+                                      f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
+        self._collapsed = collapsed
+        record = _replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
+                          effective_dim=frame.effective_dim, failures=failures)
         every = self.config.transfer_every
         if every and record.cycle % every == 0:
             record = _replace(record, transfer=measure_transfer(self, n=self.config.transfer_probes))
@@ -311,6 +326,13 @@ class ScalarScopeEngine:
         self.history.append(record)
         self.cycle += 1
         return record
+
+    def _restore_geometry(self) -> None:
+        """Rebuild the incremental geometry from the history (after loading a checkpoint)."""
+        self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
+        for record in self.history:
+            self.geometry.update(record.state)
+        self._collapsed = bool(len(self.history)) and 0.0 < self.history[-1].effective_dim < 1.5
 
 
 def _replace(record: CycleRecord, **changes) -> CycleRecord:

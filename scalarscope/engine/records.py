@@ -53,6 +53,7 @@ class TransferMeasurement:
     fidelity: float
     head_mae: float
     n: int
+    baseline_mae: float = 0.0  # error of always predicting each evaluator's mean score (for calibration)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,10 @@ class CycleRecord:
     transfer: TransferMeasurement | None = None  # measured at this cycle, else None
     revision: RevisionOutcome | None = None
     wall_ms: float = 0.0
+    spectrum: np.ndarray | None = None  # normalised eigenvalues of the internal evaluator on the state probe
+    speed: float = 0.0  # |state - previous state|
+    curvature: float = 0.0  # turning angle / pi of the state trajectory, in [0, 1]
+    effective_dim: float = 0.0  # participation ratio of the trailing window (0 until defined)
 
     def row(self) -> dict[str, object]:
         """One flat row for :meth:`History.to_frame`."""
@@ -135,6 +140,12 @@ class CycleRecord:
         row.update(self.metrics.as_dict())
         row["n_failures"] = len(self.failures)
         row["wall_ms"] = self.wall_ms
+        row.update(speed=self.speed, curvature=self.curvature, effective_dim=self.effective_dim)
+        if self.spectrum is not None and len(self.spectrum):
+            row["first_share"] = float(self.spectrum[0])
+        if self.transfer is not None:
+            row.update(transfer=self.transfer.transfer, ceiling=self.transfer.ceiling,
+                       transfer_ratio=self.transfer.ratio, fidelity=self.transfer.fidelity)
         if self.revision is not None:
             row.update({f"revision_{k}": v for k, v in asdict(self.revision).items()})
             row["revision_uplift"] = self.revision.uplift

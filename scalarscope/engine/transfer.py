@@ -43,12 +43,13 @@ def measure_transfer(engine, *, n: int = 2000, seed: int | None = None) -> Trans
     true_aggregate = truth.mean(1)
     fidelity = safe_corr(aggregate, true_aggregate)
     head_mae = float(np.abs(predicted[ok] - truth).mean()) if ok.any() else 0.0
+    baseline_mae = float(np.abs(truth - truth.mean(0)).mean()) if ok.any() else 0.0
     if engine.holdout is None:
-        return TransferMeasurement(engine.cycle, None, 0.0, 0.0, 0.0, fidelity, head_mae, int(ok.sum()))
+        return TransferMeasurement(engine.cycle, None, 0.0, 0.0, 0.0, fidelity, head_mae, int(ok.sum()), baseline_mae)
     held = table.sequence[ok][:, [e.name for e in engine.evaluators].index(engine.holdout)]
     transfer = safe_corr(aggregate, held)
     ceiling = safe_corr(true_aggregate, held)
     # the ratio only means something when there is a ceiling to approach
     ratio = transfer / ceiling if ceiling >= MIN_CEILING else 0.0
     return TransferMeasurement(engine.cycle, engine.holdout, transfer, ceiling, ratio, fidelity, head_mae,
-                               int(ok.sum()))
+                               int(ok.sum()), baseline_mae)

@@ -1,0 +1,55 @@
+"""Turn an engine's history into the :class:`~scalarscope.export.RunGeometry` the exporter writes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scalarscope.engine.conscience import conscience
+from scalarscope.export import Failure, Professor, RunGeometry
+from scalarscope.geometry import evaluator_layout, normalized_spectrum
+
+CRITERIA = ("correctness", "coherence", "calibration", "tradeoffs", "clarity")
+
+
+def batched_spectra(states: np.ndarray, n_heads: int, top: int = 5) -> np.ndarray:
+    """Normalised covariance spectra [n, min(top, H)] of each state reshaped to [S, H] (vectorised)."""
+    x = states.reshape(len(states), -1, n_heads)
+    x = x - x.mean(axis=1, keepdims=True)
+    cov = np.einsum("nsh,nsk->nhk", x, x) / max(x.shape[1] - 1, 1)
+    eig = np.clip(np.linalg.eigvalsh(cov), 0.0, None)[:, ::-1][:, :top]
+    total = eig.sum(axis=1, keepdims=True)
+    return np.divide(eig, total, out=np.zeros_like(eig), where=total > 0)
+
+
+def run_geometry(engine, *, run_id: str | None = None, condition: str | None = None) -> RunGeometry:
+    """Everything the Desktop viewer shows, from what the engine recorded."""
+    history = engine.history
+    frame = history.to_frame()
+    names = [e.name for e in engine.evaluators]
+    columns = [c for c in CRITERIA if c in names] or names[:5]
+    scalars = np.full((len(frame), 5), np.nan)
+    for j, name in enumerate(columns[:5]):
+        if f"score_{name}" in frame:
+            scalars[:, j] = frame[f"score_{name}"].to_numpy(dtype=float, na_value=np.nan)
+    states = history.states()
+    spectra = batched_spectra(states, len(engine.train_names))
+    layout = evaluator_layout(engine.state_probe_scores, states[-1].reshape(-1, len(engine.train_names)),
+                              names, [f"internal:{n}" for n in engine.train_names])
+    professors = tuple(Professor(name, layout.vectors[i], name == engine.holdout) for i, name in enumerate(names))
+    failures = tuple(Failure(f.cycle, f.category, f.severity, f.description) for f in history.failures)
+    overlap = getattr(engine.evaluators, "overlap", float("nan"))
+    world = getattr(engine.evaluators, "world", None)
+    verdict = conscience(history)
+    return RunGeometry(
+        run_id=run_id or f"scalarscope_seed{engine.seed}_cycles{len(history)}",
+        condition=condition or (f"overlap {overlap:.2f}" if np.isfinite(overlap) else "custom evaluators"),
+        seed=engine.seed, training_items=int(frame["tokens_used"].gt(0).sum() * engine.config.batch_size),
+        cycles=len(history), states=states, scalars=scalars, eigenvalues=spectra,
+        holdout_professor=engine.holdout, conscience_tier=verdict.tier,
+        true_eigenvalues=normalized_spectrum(engine.state_probe_scores),
+        professors=professors, latent_dim=int(world.latent_dim) if world is not None else len(names),
+        failures=failures,
+        extra={"conscience_score": round(verdict.score, 4), "internal_heads": [
+            {"name": n, "vector": [float(v) for v in layout.head_vectors[i]]} for i, n in enumerate(layout.head_names)],
+            "scalars_from": list(columns[:5])},
+    )

@@ -1,0 +1,235 @@
+"""RevisionScalarScopeEngine: the training engine with a self-correction step.
+
+Between self-prediction and evaluation (the ``_after_prediction`` hook of the base loop), drafts
+the internal evaluator predicts weak are rewritten from a target token on, keeping the prefix,
+within the revision tokens the ``TokenPool`` grants. The training evaluators score both versions
+(the held-out evaluator never does: it must not steer training); the better one per response
+becomes the cycle's outcome, which the base loop evaluates and trains on as usual. The pair then
+teaches the policy (the revised tokens' advantage over the draft's at the same positions) and the
+scalar head (both versions) in one extra optimisation step. Decisions live in
+:mod:`scalarscope.engine.revision`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from scalarscope.engine import _update
+from scalarscope.engine.config import EngineConfig
+from scalarscope.engine.loop import ScalarScopeEngine
+from scalarscope.engine.records import RevisionOutcome
+from scalarscope.engine.revision import (
+    DEFAULT_REVISION_SHARE,
+    RevisionConfig,
+    RevisionSummary,
+    aggregate,
+    reason,
+    split_budget,
+    summarize_outcomes,
+    triggers,
+    weak_positions,
+)
+from scalarscope.errors import ConfigError
+from scalarscope.evaluators.base import ScoreTable, score_responses
+from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
+from scalarscope.governor import GovernorConfig, TokenPool
+from scalarscope.student.model import Generation
+from scalarscope.student.tokenizer import EOS, PAD
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One rewrite of row ``row`` from token ``position``: the version revised and the revision."""
+
+    row: int
+    position: int
+    base: np.ndarray  # [T] tokens of the version that was revised
+    revised: np.ndarray  # [T]
+    base_table: ScoreTable  # one row, training evaluators only
+    revised_table: ScoreTable
+
+
+class RevisionScalarScopeEngine(ScalarScopeEngine):
+    """:class:`ScalarScopeEngine` that rewrites drafts its internal evaluator predicts weak.
+
+    revision: a :class:`RevisionConfig` (threshold, rounds, targeting, pair-loss weight).
+    The revision token share is the pool's ``GovernorConfig.revision_share``; without a
+    ``token_pool`` the engine builds one that keeps the drafts' full budget and adds
+    ``DEFAULT_REVISION_SHARE`` of the cycle for revisions. Other arguments as the base engine.
+    """
+
+    def __init__(self, model=None, evaluators=None, token_pool: TokenPool | None = None, *,
+                 revision: RevisionConfig | None = None, **kwargs):
+        self.revision_config = RevisionConfig() if revision is None else revision
+        if not isinstance(self.revision_config, RevisionConfig):
+            raise ConfigError(f"revision must be a RevisionConfig, got {type(revision).__name__}; "
+                              "e.g. RevisionConfig(threshold=0.5, targeting='weakest-token')")
+        if token_pool is None:
+            config = kwargs.get("config") or EngineConfig()
+            drafts = config.batch_size * config.max_new_tokens
+            total = math.ceil(drafts / (1.0 - DEFAULT_REVISION_SHARE))
+            token_pool = TokenPool(GovernorConfig(max_tokens_per_cycle=total, revision_share=DEFAULT_REVISION_SHARE))
+        super().__init__(model, evaluators, token_pool, **kwargs)
+        self._attempts: list[_Attempt] = []
+
+    def revision_summary(self) -> RevisionSummary:
+        """Trigger, revision and acceptance rates, mean uplift and tokens spent over the history."""
+        return summarize_outcomes([r.revision for r in self.history])
+
+    def _extra_state(self) -> dict:
+        return {"init_kwargs": {"revision": self.revision_config}}
+
+    # -- detect, target, rewrite, keep the better ----------------------------------------
+    def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
+        cfg = self.revision_config
+        self._attempts = []
+        # own randomness from (seed, cycle): the base loop's rng and its draws stay untouched
+        local = np.random.default_rng([self._entropy, cycle, 5])
+        generator = torch.Generator().manual_seed(int(local.integers(2**62)))
+        row_prompts = [prompts[p] for p in row_prompt]
+        row_ids = [prompt_ids[p] for p in row_prompt]
+        kept, kept_table = gen, self._score(row_prompts, row_ids, gen.tokens, gen.lengths)
+        kept_pred = aggregate(predicted)
+        fired0 = triggers(kept_pred, cfg.threshold)
+        draft_score, best_revision = _mean_score(kept_table), np.full(len(row_prompt), -np.inf)
+        why, spent, positions = None, 0, []
+        for _ in range(cfg.max_revisions):
+            fired = np.flatnonzero(triggers(kept_pred, cfg.threshold))
+            if len(fired) == 0:
+                break
+            start = weak_positions(kept.values[fired], kept.lengths[fired], cfg.targeting, local)
+            costs = kept.tokens.shape[1] - start
+            grant = self.token_pool.grant_revision(int(costs.sum()))
+            why = why or reason(kept_pred, fired0, cfg.threshold, int(costs.sum()), grant)
+            allowed = split_budget(kept_pred[fired], costs, grant)
+            go = allowed > 0
+            if not go.any():
+                break
+            rows, start, allowed = fired[go], start[go], allowed[go]
+            rev = _continue_from(self.model, row_ids, rows, kept.tokens, start, allowed,
+                                 self.config.temperature, generator)
+            revised = _merge(kept, rows, start, rev)
+            rev_table = self._score([row_prompts[b] for b in rows], [row_ids[b] for b in rows],
+                                    revised.tokens[rows], revised.lengths[rows])
+            rev_score, base_score = _mean_score(rev_table), _mean_score(kept_table)[rows]
+            better = rev_score > base_score
+            self._attempts += [_Attempt(int(b), int(p), kept.tokens[b].copy(), revised.tokens[b].copy(),
+                                        _row(kept_table, b), _row(rev_table, i))
+                               for i, (b, p) in enumerate(zip(rows, start, strict=True))]
+            best_revision[rows] = np.maximum(best_revision[rows], rev_score)
+            spent += int(rev.used.sum())
+            positions += start.tolist()
+            kept = _merge(kept, rows[better], start[better], _take(rev, np.flatnonzero(better)))
+            kept_table = _set_rows(kept_table, rows[better], rev_table, np.flatnonzero(better))
+            kept_pred = aggregate(predicted_scores(kept.values, kept.lengths))
+        revised_rows = np.isfinite(best_revision)
+        outcome = RevisionOutcome(
+            triggered=int(fired0.sum()), revised=int(revised_rows.sum()),
+            reason=why or reason(kept_pred, fired0, cfg.threshold, 0, 0),
+            mean_position=float(np.mean(positions)) if positions else -1.0, tokens_spent=spent,
+            score_before=float(draft_score[revised_rows].mean()) if revised_rows.any() else 0.0,
+            score_after=float(best_revision[revised_rows].mean()) if revised_rows.any() else 0.0,
+            accepted=int((best_revision[revised_rows] > draft_score[revised_rows]).sum()),
+            responses=len(row_prompt))
+        extra = {"revision": outcome, "revision_used": spent, "draft_used": int(gen.used.sum())}
+        return (gen if not self._attempts else kept), extra
+
+    def _score(self, prompts, prompt_ids, tokens, lengths) -> ScoreTable:
+        """Score responses with the training evaluators only (the holdout must not steer training)."""
+        return score_responses([self.evaluators[i] for i in self._train_cols], prompts,
+                               self.tokenizer.decode_batch(tokens, lengths), prompt_ids=prompt_ids,
+                               response_ids=tokens, lengths=lengths)
+
+    # -- learn from the pairs --------------------------------------------------------------
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures) -> dict[str, float]:
+        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures)
+        if not self._attempts:
+            return losses
+        # one extra step on the pairs: policy from the revision's advantage over the version it
+        # rewrote (at the same positions, from the rewrite point on), scalar head on both versions
+        attempts, self._attempts = self._attempts, []
+        n, width = len(attempts), gen.tokens.shape[1]
+        ids = np.stack([a.base for a in attempts] + [a.revised for a in attempts])
+        tables = [a.base_table for a in attempts] + [a.revised_table for a in attempts]
+        lengths = ((ids != PAD) & (ids != EOS)).sum(1)
+        used = (ids != PAD).sum(1)
+        seq = np.concatenate([t.sequence for t in tables])
+        tok = np.concatenate([_update.pad_to3(t.tokens, width) for t in tables])
+        valid = np.concatenate([t.valid for t in tables])
+        merged = ScoreTable(seq, tok, tables[0].has_tokens, valid, ())
+        cols = np.arange(seq.shape[1])
+        rewards = _update.token_rewards(merged, cols, lengths, width)
+        to_go = np.flip(np.cumsum(np.flip(rewards, 1), 1), 1)
+        start = np.array([a.position for a in attempts] * 2)
+        active = (np.arange(width)[None, :] >= start[:, None]) & (np.arange(width)[None, :] < used[:, None])
+        advantage = (to_go - np.concatenate([to_go[n:], to_go[:n]])) * active
+        scale = advantage[active].std() if active.sum() > 1 else 1.0
+        states = self.model.encode_prompts(prompt_ids)
+        logits, values = self.model.forward_responses(states, np.tile(row_prompt[[a.row for a in attempts]], 2), ids)
+        log_probs = torch.log_softmax(logits, dim=-1).gather(-1, torch.from_numpy(ids)[..., None])[..., 0]
+        active_t = torch.from_numpy(active)
+        pair_loss = -(log_probs * torch.from_numpy(advantage / (scale + 1e-6)).float() * active_t).sum() \
+            / active_t.sum().clamp_min(1)
+        pair_head = head_loss(values, lengths, seq, tok, merged.has_tokens, valid)
+        loss = self.revision_config.pair_weight * pair_loss + self.config.head_weight * pair_head
+        self.optimizer.zero_grad(set_to_none=True)
+        if torch.isfinite(loss):
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or float("inf"))
+            if torch.isfinite(grad_norm):
+                self.optimizer.step()
+        return losses
+
+
+# -- helpers (numpy in, numpy out) ------------------------------------------------------------
+def _continue_from(model, row_ids, rows, tokens, start, max_new, temperature, generator) -> Generation:
+    """Continue rows ``rows`` of ``tokens`` from ``start`` [R] (keeping the prefix), up to ``max_new`` [R] tokens.
+
+    The prefix is read as part of the prompt (``<bos> prompt prefix``), so the student's hidden
+    state at the rewrite point is exactly the one the draft had there.
+    """
+    prefixed = [np.concatenate([row_ids[b], tokens[b, :p]]) for b, p in zip(rows, start, strict=True)]
+    return model.generate(prefixed, np.arange(len(rows)), np.asarray(max_new), temperature=temperature,
+                          generator=generator)
+
+
+def _merge(base: Generation, rows, start, rev: Generation) -> Generation:
+    """``base`` with rows ``rows`` replaced from ``start`` on by ``rev``'s tokens, values and stats."""
+    tokens, values, stats = base.tokens.copy(), base.values.copy(), base.logit_stats.copy()
+    lengths, used = base.lengths.copy(), base.used.copy()
+    for i, (b, p) in enumerate(zip(rows, start, strict=True)):
+        n = int(rev.used[i])
+        tokens[b, p:], values[b, p:], stats[b, p:] = PAD, 0.0, 0.0
+        tokens[b, p:p + n], values[b, p:p + n], stats[b, p:p + n] = rev.tokens[i, :n], rev.values[i, :n], \
+            rev.logit_stats[i, :n]
+        lengths[b], used[b] = p + rev.lengths[i], p + n
+    return Generation(tokens, lengths, used, stats, values)
+
+
+def _take(gen: Generation, index) -> Generation:
+    return Generation(gen.tokens[index], gen.lengths[index], gen.used[index], gen.logit_stats[index],
+                      gen.values[index])
+
+
+def _mean_score(table: ScoreTable) -> np.ndarray:
+    """Mean training-evaluator score [B] over valid evaluators (-inf where none is valid)."""
+    count = table.valid.sum(1)
+    total = (table.sequence * table.valid).sum(1)
+    return np.where(count > 0, total / np.maximum(count, 1), -np.inf)
+
+
+def _row(table: ScoreTable, b: int) -> ScoreTable:
+    return ScoreTable(table.sequence[b:b + 1], table.tokens[b:b + 1], table.has_tokens, table.valid[b:b + 1], ())
+
+
+def _set_rows(table: ScoreTable, rows, source: ScoreTable, index) -> ScoreTable:
+    seq, valid = table.sequence.copy(), table.valid.copy()
+    width = table.tokens.shape[1]
+    tok = table.tokens.copy()
+    seq[rows], valid[rows] = source.sequence[index], source.valid[index]
+    tok[rows] = _update.pad_to3(source.tokens[index], width)
+    return replace(table, sequence=seq, tokens=tok, valid=valid)
