@@ -15,7 +15,8 @@ import numpy as np
 from scalarscope.errors import UnsupportedCharacterError
 
 PAD, BOS, EOS = 0, 1, 2
-ALPHABET = " abcdefghijklmnopqrstuvwxyz.,!?'-:;0123456789"
+PUNCTUATION = ".,!?'-:;"
+ALPHABET = " abcdefghijklmnopqrstuvwxyz" + PUNCTUATION + "0123456789"
 _SPECIALS = ("<pad>", "<bos>", "<eos>")
 
 
@@ -51,7 +52,7 @@ class CharTokenizer:
             more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
             raise UnsupportedCharacterError(
                 f"{what} {text[:40]!r} has characters outside the student's alphabet: {shown}{more}. "
-                f"Allowed: letters (upper case is lowered), digits, space and {ALPHABET[37:]!r}; "
+                f"Allowed: letters (upper case is lowered), digits, space and {PUNCTUATION!r}; "
                 "remove or replace the others."
             )
         return lowered
