@@ -273,9 +273,7 @@ def test_export_refuses_what_it_cannot_export(tmp_path):
 # -- CLI -----------------------------------------------------------------------------------------
 def test_cli_export_and_score(engine, conscience, tmp_path, capsys):
     checkpoint = tmp_path / "run.pt"
-    # A fresh engine around the trained student: engine.save cannot yet pickle a history
-    # (TrainingMetrics.scores is a mappingproxy), which is the engine's issue, not this one's.
-    ScalarScopeEngine(model=engine.model, evaluators=engine.evaluators, holdout="clarity", seed=0).save(checkpoint)
+    engine.save(checkpoint)
     out = tmp_path / "cli.onnx"
     assert main(["export-onnx", str(checkpoint), str(out)]) == 0
     assert "internal evaluator for correctness" in capsys.readouterr().out
@@ -283,7 +281,7 @@ def test_cli_export_and_score(engine, conscience, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     expected = conscience.score("Rate this answer:", "a fine answer.")
     assert printed["scores"] == pytest.approx(dict(expected.scores), abs=1e-9)
-    assert printed["holdout"] == "clarity" and printed["cycle"] == 0
+    assert printed["holdout"] == "clarity" and printed["cycle"] == 100
     assert main(["score", str(out), "rate this", "ok"]) == 0
     assert "aggregate" in capsys.readouterr().out
 
