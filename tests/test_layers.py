@@ -1,0 +1,28 @@
+"""Layers never point upward: each module imported alone pulls in only what it may."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+RULES = {
+    "scalarscope": {"torch", "plotly", "ipywidgets", "pandas"},
+    "scalarscope.errors": {"torch", "numpy"},
+    "scalarscope.governor": {"torch", "plotly", "ipywidgets", "pandas"},
+    "scalarscope.geometry": {"torch", "plotly", "ipywidgets", "pandas"},
+    "scalarscope.export": {"torch", "plotly", "ipywidgets", "pandas"},
+    "scalarscope.evaluators.synthetic": {"plotly", "ipywidgets"},
+    "scalarscope.engine": {"plotly", "ipywidgets"},
+    "scalarscope.cli": {"torch", "plotly", "ipywidgets"},
+}
+
+
+@pytest.mark.parametrize(("module", "forbidden"), sorted(RULES.items()))
+def test_module_does_not_import(module, forbidden):
+    code = (f"import sys, {module}\n"
+            f"bad = sorted(m for m in {sorted(forbidden)!r} if m in sys.modules)\n"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"{module} imported {out}"
