@@ -213,9 +213,15 @@ def limitations_section(df) -> str:
 def runs_section(df) -> str:
     cols = ["overlap", "seed", "holdout", "mean_correlation", "transfer", "ceiling", "ratio", "fidelity",
             "final_score", "wall_seconds"]
-    rows = [[f"{r.overlap:g}", r.seed, r.holdout] + [_fmt(getattr(r, c)) for c in cols[3:-1]]
+    def cell(run, column):
+        if column == "ratio" and not run.ceiling >= MEANINGFUL_CEILING:
+            return "n/a"  # no ceiling to approach: the ratio is noise over noise
+        return _fmt(getattr(run, column))
+
+    rows = [[f"{r.overlap:g}", r.seed, r.holdout] + [cell(r, c) for c in cols[3:-1]]
             + [f"{r.wall_seconds:.1f}"] for r in df.itertuples()]
-    return "## Appendix: every run\n\n" + markdown_table(cols, rows)
+    return ("## Appendix: every run\n\n" + markdown_table(cols, rows)
+            + f"\n\nratio is n/a where the ceiling is under {MEANINGFUL_CEILING}.")
 
 
 def reproduce_section(meta: ResultsMeta) -> str:

@@ -99,7 +99,9 @@ _PRELOAD = ("__main__", "torch", "torch._dynamo", "sklearn.decomposition", "scal
 def _context():
     """forkserver (spawn where unavailable): workers never inherit a forked, threaded torch.
 
-    Scripts that call :func:`sweep` need the usual ``if __name__ == "__main__":`` guard.
+    Scripts that call :func:`sweep` need the usual ``if __name__ == "__main__":`` guard. The fork
+    server imports the engine once per Python session: after editing the library, restart the
+    kernel (or process) so that the workers see the edit.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
