@@ -30,6 +30,9 @@ class EngineConfig:
     state_probe_size: fixed random responses whose predicted scores form the geometry state.
     transfer_every: measure holdout transfer every this many cycles (0: never automatically).
     transfer_probes: fresh probe responses per automatic transfer measurement.
+    torch_threads: threads torch may use while a cycle runs (restored afterwards). One is fastest
+        for the default student, whose ops are too small to split, and it never stalls when other
+        work shares the cores; None leaves torch's own setting.
     """
 
     batch_size: int = 32
@@ -40,11 +43,12 @@ class EngineConfig:
     head_weight: float = 1.0
     entropy_weight: float = 0.01
     grad_clip: float = 1.0
-    probe_batch: int = 16
+    probe_batch: int = 8
     probe_length: int = 16
     state_probe_size: int = 16
     transfer_every: int = 25
     transfer_probes: int = 512
+    torch_threads: int | None = 1
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size"):
@@ -52,6 +56,8 @@ class EngineConfig:
         for name in ("probe_batch", "transfer_every"):
             check_scalar(getattr(self, name), name, kind=int, min_value=0)
         check_scalar(self.transfer_probes, "transfer_probes", kind=int, min_value=3)
+        if self.torch_threads is not None:
+            check_scalar(self.torch_threads, "torch_threads", kind=int, min_value=1, hint="Use None for torch's default.")
         check_scalar(self.temperature, "temperature", min_value=0.0, include_min=False,
                      hint="Use 1.0 to sample from the policy as it is.")
         check_scalar(self.learning_rate, "learning_rate", min_value=0.0, include_min=False)

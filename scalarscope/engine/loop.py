@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -143,6 +144,10 @@ class ScalarScopeEngine:
 
     # -- one cycle -------------------------------------------------------------------------
     def _run(self, prompts: list[str]) -> CycleRecord:
+        with torch_threads(self.config.torch_threads):
+            return self._cycle_body(prompts)
+
+    def _cycle_body(self, prompts: list[str]) -> CycleRecord:
         start = time.perf_counter()
         cycle, cfg = self.cycle, self.config
         rng = np.random.default_rng([self._entropy, cycle, 2])
@@ -333,6 +338,20 @@ class ScalarScopeEngine:
         for record in self.history:
             self.geometry.update(record.state)
         self._collapsed = bool(len(self.history)) and 0.0 < self.history[-1].effective_dim < 1.5
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run the block with torch limited to ``n`` threads, then restore the previous setting."""
+    previous = torch.get_num_threads()
+    if n is None or n == previous:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _replace(record: CycleRecord, **changes) -> CycleRecord:
