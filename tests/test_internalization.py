@@ -1,0 +1,60 @@
+"""Holdout transfer protocol, its recording over training, and the conscience score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalarscope.engine import EngineConfig, ScalarScopeEngine
+from scalarscope.engine.conscience import TIERS, conscience
+from scalarscope.engine.records import History
+from scalarscope.evaluators import correlated_evaluators
+
+
+@pytest.fixture(scope="module")
+def trained():
+    engine = ScalarScopeEngine(evaluators=correlated_evaluators(5, 0.87, seed=2), holdout="clarity", seed=2,
+                               config=EngineConfig(transfer_every=40, transfer_probes=400))
+    engine.run(160, progress=False)
+    return engine
+
+
+def test_transfer_is_recorded_every_k_cycles_and_rises(trained):
+    transfers = trained.history.transfers
+    assert [t.cycle for t in transfers] == [0, 40, 80, 120]
+    assert transfers[-1].transfer > transfers[0].transfer + 0.3
+    frame = trained.history.transfer_frame()
+    assert list(frame.cycle) == [0, 40, 80, 120]
+
+
+def test_ceiling_equals_numpy_on_the_evaluators_own_scores(trained):
+    measured = trained.holdout_transfer(n=1500, seed=5)
+    # recompute the ceiling independently from the evaluators, on the same probe responses
+    rng = np.random.default_rng([5, 4])
+    tok = trained.tokenizer
+    ids = rng.integers(3, tok.vocab_size, size=(1500, trained.config.probe_length))
+    prompt_index = rng.integers(len(trained.prompts), size=1500)
+    responses = tok.decode_batch(ids, np.full(1500, ids.shape[1]))
+    scores = np.array([[e(trained.prompts[p], r) for e in trained.evaluators]
+                       for p, r in zip(prompt_index, responses, strict=True)])
+    ceiling = np.corrcoef(scores[:, :4].mean(1), scores[:, 4])[0, 1]
+    assert measured.ceiling == pytest.approx(ceiling, abs=1e-9)
+    assert 0.8 < measured.ceiling < 1.0
+    assert measured.transfer > 0.8 and measured.ratio == pytest.approx(measured.transfer / measured.ceiling)
+
+
+def test_conscience_is_built_from_measurements(trained):
+    verdict = conscience(trained.history)
+    assert 0.0 <= verdict.score <= 1.0
+    assert verdict.score == pytest.approx(np.mean([verdict.transfer, verdict.calibration, verdict.settling]))
+    last = trained.history.transfers[-1]
+    assert verdict.transfer == pytest.approx(min(max(last.ratio, 0), 1))
+    assert verdict.tier == next(name for bound, name in TIERS if verdict.score >= bound)
+    assert conscience(History()).tier == "UNMEASURED"
+
+
+def test_untrained_student_does_not_transfer():
+    engine = ScalarScopeEngine(evaluators=correlated_evaluators(5, 0.87, seed=2), holdout="clarity", seed=2,
+                               config=EngineConfig(transfer_every=0))
+    measured = engine.holdout_transfer(n=1000)
+    assert abs(measured.transfer) < 0.1 and measured.ceiling > 0.8
