@@ -34,7 +34,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/01_internalization.ipynb
 
 test: setup system-deps
-	$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: setup
 	$(BIN)/python -m pytest tests -m "not slow and not browser" -p no:cacheprovider $(PYTEST_ARGS)
