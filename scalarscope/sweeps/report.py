@@ -189,9 +189,10 @@ def limitations_section(df) -> str:
     gap = (f" At overlap {b.overlap:g} the learned transfer reaches {rows['transfer'].mean():.3f} against a "
            f"ceiling of {rows['ceiling'].mean():.3f}." if len(rows) else "")
     items = [
-        "**Synthetic evaluators.** Every evaluator is linear in one fixed bigram feature map, with an exact "
-        "overlap knob. That makes the question answerable and the ceiling computable, and it is far "
-        "friendlier than real judges, whose shared structure is neither linear nor known.",
+        "**Synthetic evaluators.** Every evaluator is a squashed linear function of one fixed, whitened "
+        "feature map of each character in the context of the previous one, with an exact overlap knob. "
+        "That makes the question answerable and the ceiling computable, and it is far friendlier than "
+        "real judges, whose shared structure is neither linear nor known.",
         "**Probe distribution.** Transfer and the overlap analysis are measured on uniformly random "
         "character strings, not on the policy's own outputs; on the narrow region a trained policy "
         "writes in, correlations can differ.",
