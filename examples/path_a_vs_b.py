@@ -10,6 +10,7 @@ Every number in the document comes from the sweep this script runs (see scalarsc
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -36,6 +37,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def code_version() -> str:
+    """The library's git commit (marked when scalarscope/ has uncommitted edits), or ''."""
+    try:
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
+                                  timeout=10).stdout.strip()
+
+        dirty = " with uncommitted changes" if git("status", "--porcelain", "scalarscope") else ""
+        return f"commit {git('rev-parse', '--short', 'HEAD')}{dirty}"
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     seeds = args.seeds or (2 if args.quick else 5)
@@ -45,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     default_out = "runs/RESULTS_AND_LIMITATIONS.quick.md" if args.quick else "docs/RESULTS_AND_LIMITATIONS.md"
     out = Path(args.out) if args.out else ROOT / default_out
 
+    version = code_version()  # read before the sweep: the workers import the library as it is now
     start = time.perf_counter()
     df = sweep(overlaps=overlaps, seeds=seeds, cycles=cycles, holdout="rotate", n_jobs=args.jobs,
                client=args.scheduler, transfer_probes=probes)
@@ -54,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = ResultsMeta(command="python examples/path_a_vs_b.py" + (" --quick" if args.quick else ""),
                        seeds=seeds, cycles=cycles, n_evaluators=5, transfer_probes=probes, holdout="rotate",
                        backend=backend, wall_seconds=wall,
-                       generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+                       generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), code_version=version)
     text = results_markdown(df, meta, extra_sections=[revision_markdown(quick=args.quick)])
     print(f"wrote {write_results(text, out)} ({len(df)} runs in {wall:.0f} s)")
     if args.csv:
