@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from scalarscope.errors import GeometryFileError, GeometryFileNotFoundError
+from scalarscope.export import viewer_samples
 from scalarscope.export import (
     CRITERIA,
     Failure,
@@ -22,9 +23,16 @@ from scalarscope.export import (
 )
 from scalarscope.geometry import pca_2d
 
-SAMPLES = sorted((Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "desktop-samples").glob("*.json"))
-if not SAMPLES:  # the fixtures live beside the repo on the team machine
-    SAMPLES = sorted(Path("/work/shared/fixtures/desktop-samples").glob("*.json"))
+SAMPLES = sorted(viewer_samples().values())  # the viewer's own files, shipped with the package
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "desktop-samples"
+
+
+def test_packaged_samples_are_the_viewers_files_unchanged():
+    assert [p.name for p in SAMPLES] == ["correlated_professors.json", "orthogonal_professors.json"]
+    for path in SAMPLES:
+        original = SHARED_SAMPLES / path.name
+        if original.exists():  # beside the repo on team machines and in CI
+            assert path.read_bytes() == original.read_bytes()
 
 
 def make_run(n: int = 200, d: int = 12, seed: int = 7, **changes) -> RunGeometry:

@@ -15,6 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from scalarscope.export import viewer_samples
+
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
 from scalarscope.evaluators import analyze_overlap, correlated_evaluators
 from scalarscope.export import load_geometry, validate_geometry
@@ -32,7 +34,7 @@ from scalarscope.widgets.evaluator_figures import HEAD_TIPS, HOLDOUT_SHAFT, TIPS
 from scalarscope.widgets.sweep_figures import sweep_figure
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "fixtures" / "desktop-samples"
+SAMPLES = next(iter(viewer_samples().values())).parent  # the viewer's files, shipped with the package
 PY2JS = ["_py2js_update", "_py2js_restyle", "_py2js_relayout", "_py2js_addTraces", "_py2js_deleteTraces",
          "_py2js_moveTraces", "_py2js_animate", "_py2js_removeLayoutProps", "_py2js_removeTraceProps"]
 

@@ -20,6 +20,7 @@ from scalarscope.export.loaded import (
     Trajectory,
 )
 from scalarscope.export.records import CRITERIA, Failure, Professor, RunGeometry
+from scalarscope.export.samples import viewer_samples
 from scalarscope.export.validate import validate_geometry
 from scalarscope.export.violation import Violation
 
@@ -45,5 +46,6 @@ __all__ = [
     "load_geometry",
     "main_validate",
     "validate_geometry",
+    "viewer_samples",
     "write_geometry",
 ]
