@@ -6,7 +6,7 @@ import numpy as np
 
 from scalarscope.engine.conscience import conscience
 from scalarscope.export import Failure, Professor, RunGeometry
-from scalarscope.geometry import evaluator_layout, normalized_spectrum
+from scalarscope.geometry import normalized_spectrum
 
 CRITERIA = ("correctness", "coherence", "calibration", "tradeoffs", "clarity")
 
@@ -33,8 +33,7 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
             scalars[:, j] = frame[f"score_{name}"].to_numpy(dtype=float, na_value=np.nan)
     states = history.states()
     spectra = batched_spectra(states, len(engine.train_names))
-    layout = evaluator_layout(engine.state_probe_scores, states[-1].reshape(-1, len(engine.train_names)),
-                              names, [f"internal:{n}" for n in engine.train_names])
+    layout = engine.evaluator_layout()
     professors = tuple(Professor(name, layout.vectors[i], name == engine.holdout) for i, name in enumerate(names))
     failures = tuple(Failure(f.cycle, f.category, f.severity, f.description) for f in history.failures)
     overlap = getattr(engine.evaluators, "overlap", float("nan"))

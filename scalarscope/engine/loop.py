@@ -257,6 +257,26 @@ class ScalarScopeEngine:
             raise EvaluatorError(f"evaluator {name!r} {problem}; it must return a finite score in [0, 1]")
         return table.sequence
 
+    def evaluator_layout(self, n_probes: int = 1000, *, seed: int = 0):
+        """True evaluators and the internal heads in one 2-D frame, on ``n_probes`` fixed random probes.
+
+        Returns a :class:`scalarscope.geometry.EvaluatorLayout` (evaluator loadings on the first two
+        axes of their correlation matrix, and each head's correlation with those axes).
+        """
+        from scalarscope.geometry import evaluator_layout
+
+        rng = np.random.default_rng([abs(int(seed)), 12])
+        ids = rng.integers(3, self.tokenizer.vocab_size, size=(n_probes, self.config.probe_length))
+        lengths = np.full(n_probes, ids.shape[1])
+        with torch_threads(self.config.torch_threads):
+            values = self.model.predict_values(self._state_prompt_ids, np.zeros(n_probes, dtype=int), ids)
+        heads = predicted_scores(values, lengths)
+        table = score_responses(self.evaluators, [STATE_PROMPT] * n_probes, self.tokenizer.decode_batch(ids, lengths),
+                                prompt_ids=self._state_prompt_ids * n_probes, response_ids=ids, lengths=lengths)
+        scores = np.where(table.valid, table.sequence, np.nan)  # failed scores are left out, not guessed
+        return evaluator_layout(scores, heads, [e.name for e in self.evaluators],
+                                [f"internal:{n}" for n in self.train_names])
+
     def state_probe_predictions(self) -> np.ndarray:
         """The internal evaluator's predicted scores [S, H] on the fixed state probe."""
         ids = self._state_probe
