@@ -273,7 +273,8 @@ class ScalarScopeEngine:
         heads = predicted_scores(values, lengths)
         table = score_responses(self.evaluators, [STATE_PROMPT] * n_probes, self.tokenizer.decode_batch(ids, lengths),
                                 prompt_ids=self._state_prompt_ids * n_probes, response_ids=ids, lengths=lengths)
-        scores = np.where(table.valid, table.sequence, np.nan)  # failed scores are left out, not guessed
+        # failed scores are left out, not guessed; an evaluator that failed on every probe sits at the origin
+        scores = np.where(table.valid | ~table.valid.any(0), table.sequence, np.nan)
         return evaluator_layout(scores, heads, [e.name for e in self.evaluators],
                                 [f"internal:{n}" for n in self.train_names])
 
