@@ -220,7 +220,8 @@ class ScalarScopeEngine:
                                         _update.pad_to3(probe_table.tokens, width)])
         valid = np.concatenate([table.valid[:, cols], probe_table.valid])
 
-        states = self.model.encode_prompts(prompt_ids)
+        with torch.no_grad():  # the trunk learns from the responses; backprop into the prompts costs ~20% for little
+            states = self.model.encode_prompts(prompt_ids)
         logits, values = self.model.forward_responses(states, np.concatenate([row_prompt, probe_prompt]), ids)
         batch, horizon = gen.tokens.shape
         rewards = _update.token_rewards(table, cols, gen.lengths, horizon)

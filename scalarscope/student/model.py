@@ -96,13 +96,17 @@ class CharStudent(nn.Module):
         *,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
+        prompt_states: torch.Tensor | None = None,
     ) -> Generation:
         """Sample one response per row; row ``b`` continues prompt ``row_prompt[b]`` for at most
-        ``max_new_tokens[b]`` tokens. One GRU step per new token (the hidden state is the cache)."""
+        ``max_new_tokens[b]`` tokens. One GRU step per new token (the hidden state is the cache).
+        ``prompt_states`` [P, W] may pass in :meth:`encode_prompts` already computed."""
         batch = len(row_prompt)
         limits = torch.as_tensor(np.asarray(max_new_tokens), dtype=torch.long)
         horizon = int(limits.max()) if batch else 0
-        h = self.encode_prompts(prompt_ids)[torch.as_tensor(row_prompt)]
+        if prompt_states is None:
+            prompt_states = self.encode_prompts(prompt_ids)
+        h = prompt_states[torch.as_tensor(row_prompt)]
         tokens = torch.full((batch, horizon), PAD, dtype=torch.long)
         stats = torch.zeros(batch, horizon, N_LOGIT_STATS)
         values = torch.zeros(batch, horizon, self.n_heads)
