@@ -30,7 +30,7 @@ def test_quick_start_runs_verbatim():
     your_model = default_student(seed=0)
     your_evaluators = correlated_evaluators(n=5, overlap=0.5, seed=0)
     # --- the original README's Quick Start, as written ---
-    from scalarscope.engine import ScalarScopeEngine, TrainingMetrics  # noqa: F401
+    from scalarscope.engine import ScalarScopeEngine  # noqa: F401
     from scalarscope.governor import GovernorConfig, TokenPool
     governor_config = GovernorConfig(max_tokens_per_cycle=1000, budget_strategy="adaptive")
     pool = TokenPool(governor_config)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from scalarscope.errors import GeometryFileError, GeometryFileNotFoundError
-from scalarscope.export import viewer_samples
 from scalarscope.export import (
     CRITERIA,
     Failure,
@@ -19,6 +18,7 @@ from scalarscope.export import (
     load_geometry,
     main_validate,
     validate_geometry,
+    viewer_samples,
     write_geometry,
 )
 from scalarscope.geometry import pca_2d

@@ -1,6 +1,6 @@
 """The student: tokenizer, the default GRU model, and the protocol a replacement follows."""
 
-from scalarscope.student.model import Generation, CharStudent
+from scalarscope.student.model import CharStudent, Generation
 from scalarscope.student.protocol import Student
 from scalarscope.student.tokenizer import ALPHABET, BOS, EOS, PAD, CharTokenizer
 
