@@ -15,11 +15,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from scalarscope.export import viewer_samples
-
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
 from scalarscope.evaluators import analyze_overlap, correlated_evaluators
-from scalarscope.export import load_geometry, validate_geometry
+from scalarscope.export import load_geometry, validate_geometry, viewer_samples
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.widgets import (
     EvaluatorPanel,
@@ -34,7 +32,6 @@ from scalarscope.widgets.evaluator_figures import HEAD_TIPS, HOLDOUT_SHAFT, TIPS
 from scalarscope.widgets.sweep_figures import sweep_figure
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = next(iter(viewer_samples().values())).parent  # the viewer's files, shipped with the package
 PY2JS = ["_py2js_update", "_py2js_restyle", "_py2js_relayout", "_py2js_addTraces", "_py2js_deleteTraces",
          "_py2js_moveTraces", "_py2js_animate", "_py2js_removeLayoutProps", "_py2js_removeTraceProps"]
 
@@ -245,9 +242,9 @@ def test_static_dashboard_figures_show_the_history(engine):
 
 
 # -- other static figures ----------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["correlated_professors.json", "orthogonal_professors.json"])
+@pytest.mark.parametrize("name", ["correlated_professors", "orthogonal_professors"])
 def test_geometry_figure_plots_the_viewers_samples(name):
-    geometry = load_geometry(SAMPLES / name)
+    geometry = load_geometry(viewer_samples()[name])
     fig = geometry_figure(geometry)
     np.testing.assert_allclose(fig.data[0].x, geometry.trajectory.state_2d[:, 0])
     assert geometry.metadata.run_id in fig.layout.title.text

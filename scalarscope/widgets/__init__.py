@@ -9,7 +9,8 @@ Live panels (display them, move their controls, call their methods):
 
 Every live view owns one ``go.FigureWidget`` built once and updates it with one message per frame.
 Static ``go.Figure`` fallbacks, for front ends without widget support: :func:`overlap_figures`,
-:func:`dashboard_figures`, :func:`geometry_figure` (and each panel's ``figures()``).
+:func:`dashboard_figures`, :func:`geometry_figure`, :func:`sweep_figure`, :func:`revision_figure`
+(and each panel's ``figures()``).
 """
 
 from scalarscope.widgets._view import FigureView, FrameThrottle
@@ -19,10 +20,13 @@ from scalarscope.widgets.evaluator_panel import EvaluatorPanel
 from scalarscope.widgets.export_panel import ExportPanel
 from scalarscope.widgets.geometry_figures import geometry_figure
 from scalarscope.widgets.governor_panel import GovernorPanel
+from scalarscope.widgets.revision_figures import revision_figure
 from scalarscope.widgets.series import TrainingSeries
+from scalarscope.widgets.sweep_figures import sweep_figure
 from scalarscope.widgets.training_figures import dashboard_figures, dashboard_frame
 
 __all__ = [
     "EvaluatorPanel", "ExportPanel", "FigureView", "FrameThrottle", "GovernorPanel", "TrainingDashboard",
     "TrainingSeries", "dashboard_figures", "dashboard_frame", "geometry_figure", "overlap_figures",
+    "revision_figure", "sweep_figure",
 ]
