@@ -37,7 +37,7 @@ class SyntheticWorld:
 
     latent_dim: int
     seed: int
-    context_share: float = 0.03
+    context_share: float = 0.02
     tokenizer: CharTokenizer = field(default_factory=CharTokenizer)
     features: np.ndarray = field(init=False, repr=False)  # [V, V, k]: phi(prev, cur)
     basis: np.ndarray = field(init=False, repr=False)  # [k, k] orthonormal columns: s, u_1, u_2, ...
@@ -165,7 +165,7 @@ def correlated_evaluators(
     seed: int = 0,
     names: Sequence[str] | None = None,
     latent_dim: int | None = None,
-    context_share: float = 0.03,
+    context_share: float = 0.02,
     gain: float = 1.0,
     noise: float = 0.0,
 ) -> EvaluatorSet:
