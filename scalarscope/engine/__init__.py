@@ -10,8 +10,11 @@ from scalarscope.engine.records import (
     TrainingMetrics,
     TransferMeasurement,
 )
+from scalarscope.engine.revision import RevisionConfig  # [revision]
+from scalarscope.engine.revision_engine import RevisionScalarScopeEngine  # [revision]
 
 __all__ = [
     "DEFAULT_PROMPTS", "CycleRecord", "EngineConfig", "FailureEvent", "History", "RevisionOutcome",
     "ScalarScopeEngine", "TrainingMetrics", "TransferMeasurement",
+    "RevisionConfig", "RevisionScalarScopeEngine",  # [revision]
 ]

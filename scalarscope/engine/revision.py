@@ -6,19 +6,19 @@ functions the internal evaluator's predictions and acts on what they return.
 * **Trigger.** A draft is revised when the internal evaluator's *aggregate* predicted score (the
   mean over its heads of ``sigmoid(sum_t values)``) falls under ``RevisionConfig.threshold``.
   Threshold 0 never triggers, threshold 1 always does.
-* **Target.** "weakest-token" rewrites from the start of the draft's weakest stretch: the position
-  ``p`` that minimises the predicted suffix sum ``sum_{t >= p} v_t`` of the per-token values
-  averaged over heads. Regenerating from ``p`` removes the most predicted deficit, and ``v_p < 0``
-  there (else ``p + 1`` would be lower), so ``p`` is the first weak token of that stretch. Token
-  ``t``'s value is read after token ``t``, i.e. it scores the *pair* (token ``t - 1``, token ``t``)
-  that the evaluators' feature map sees, so rewriting from ``t`` (keeping ``t - 1``) is what can
-  change it. "random" (the control) draws ``p`` uniformly over the draft's tokens.
+* **Target.** "weakest-token" rewrites from the first weak token: the first position whose value
+  (the scalar head's per-token value, averaged over heads) falls more than ``weak_margin`` under
+  what the policy typically writes there (the batch's mean value at that position); when none
+  does, the token furthest under it. A token's value is read after the token, so it scores the
+  *pair* (token ``t - 1``, token ``t``) that the evaluators' feature map sees; the rewrite
+  therefore starts one token earlier, at ``t - 1``, so that both characters of the weak pair are
+  redrawn. "random" (the control) draws the position uniformly over the draft's tokens.
 * **Budget.** Where the revision tokens come from is the governor's business: the share of each
   cycle kept for revisions is ``GovernorConfig.revision_share`` of the engine's ``TokenPool``
   (one authority over tokens, changeable between cycles like any budget), so
-  :class:`RevisionConfig` does not carry it. A revision from ``p`` may use up to
-  ``limit - p`` tokens; the grant is handed to the weakest drafts first, the last one possibly
-  shortened, and never exceeded.
+  :class:`RevisionConfig` does not carry it. A revision from ``p`` may use up to ``T - p``
+  tokens (``T`` the cycle's response limit); the grant goes to the weakest drafts first, the
+  last one possibly shortened, and is never exceeded.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class RevisionConfig:
         "random" (rewrite from a uniformly drawn token; the control).
     pair_weight: weight of the pair loss (revised tokens' advantage over the draft's); 0 turns
         learning from pairs off (the scalar head still learns from both versions).
+    weak_margin: a token is weak when its value is more than this (in logit units per token;
+        a token's feedback has a standard deviation of about 0.2 in the default world) under
+        the typical value at its position; ``inf`` rewrites from the weakest token instead.
     The token share for revisions is ``GovernorConfig.revision_share`` of the token pool.
     """
 
@@ -54,6 +57,7 @@ class RevisionConfig:
     max_revisions: int = 1
     targeting: str = "weakest-token"
     pair_weight: float = 1.0
+    weak_margin: float = 0.1
 
     def __post_init__(self) -> None:
         check_scalar(self.threshold, "threshold", min_value=0.0, max_value=1.0,
@@ -64,6 +68,9 @@ class RevisionConfig:
             raise ConfigError(f"targeting must be one of {TARGETING}, got {self.targeting!r}; "
                               "'random' is the control for 'weakest-token'")
         check_scalar(self.pair_weight, "pair_weight", min_value=0.0)
+        if self.weak_margin != float("inf"):
+            check_scalar(self.weak_margin, "weak_margin", min_value=0.0,
+                         hint="Use inf to rewrite from the weakest token itself.")
 
     def replace(self, **changes) -> RevisionConfig:
         return replace(self, **changes)
@@ -82,11 +89,27 @@ def triggers(scores: np.ndarray, threshold: float) -> np.ndarray:
     return scores < threshold
 
 
-def weak_positions(values: np.ndarray, lengths: np.ndarray, targeting: str, rng: np.random.Generator) -> np.ndarray:
-    """Token index [B] each response is rewritten from.
+def typical_values(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Typical per-token value [T] at each position: the mean over the batch's responses that reach it.
 
-    values [B, T, H] per-token scalar-head values, lengths [B] response tokens. A response of
-    length 0 is rewritten from 0. "random" draws uniformly in ``[0, length)``.
+    values [B, T, H], lengths [B]. It estimates what the policy usually writes there, so a token
+    counts as weak relative to what a rewrite would be expected to give, not relative to zero.
+    """
+    mask = np.arange(values.shape[1])[None, :] < np.asarray(lengths)[:, None]
+    token = np.asarray(values).mean(axis=2)
+    return (token * mask).sum(0) / np.maximum(mask.sum(0), 1)
+
+
+def weak_positions(values: np.ndarray, lengths: np.ndarray, targeting: str, rng: np.random.Generator, *,
+                   typical: np.ndarray | None = None, margin: float = float("inf")) -> np.ndarray:
+    """Token index [B] each response is rewritten from (the prefix before it is kept).
+
+    values [B, T, H] per-token scalar-head values, lengths [B] response tokens, typical [T]
+    (default zeros) from :func:`typical_values`. "weakest-token": the first token whose value
+    (mean over heads) falls more than ``margin`` under ``typical`` (with the default ``inf``, the
+    token furthest under it), then one token back, because a token's value scores the pair it
+    closes with its predecessor and rewriting from the predecessor changes both characters of
+    that pair. "random": uniform in ``[0, length)``. A response of length 0 is rewritten from 0.
     """
     lengths = np.asarray(lengths)
     span = np.maximum(lengths, 1)
@@ -95,11 +118,14 @@ def weak_positions(values: np.ndarray, lengths: np.ndarray, targeting: str, rng:
     if targeting != "weakest-token":
         raise ConfigError(f"targeting must be one of {TARGETING}, got {targeting!r}")
     horizon = values.shape[1]
-    mask = np.arange(horizon)[None, :] < lengths[:, None]
-    token = np.where(mask, np.asarray(values).mean(axis=2), 0.0)
-    suffix = np.flip(np.cumsum(np.flip(token, 1), 1), 1)  # [B, T]: sum_{t >= p} v_t
-    suffix = np.where(np.arange(horizon)[None, :] < span[:, None], suffix, np.inf)
-    return suffix.argmin(axis=1).astype(np.int64) if horizon else np.zeros(len(lengths), dtype=np.int64)
+    if horizon == 0:
+        return np.zeros(len(lengths), dtype=np.int64)
+    base = np.zeros(horizon) if typical is None else np.asarray(typical)[:horizon]
+    inside = np.arange(horizon)[None, :] < lengths[:, None]
+    deviation = np.where(inside, np.asarray(values).mean(axis=2) - base[None, :], np.inf)
+    weak = deviation < -margin
+    first = np.where(weak.any(1), weak.argmax(1), deviation.argmin(1))
+    return np.maximum(first - 1, 0).astype(np.int64)
 
 
 def split_budget(order_scores: np.ndarray, costs: np.ndarray, grant: int) -> np.ndarray:

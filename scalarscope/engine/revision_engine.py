@@ -31,6 +31,7 @@ from scalarscope.engine.revision import (
     split_budget,
     summarize_outcomes,
     triggers,
+    typical_values,
     weak_positions,
 )
 from scalarscope.errors import ConfigError
@@ -90,18 +91,24 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         # own randomness from (seed, cycle): the base loop's rng and its draws stay untouched
         local = np.random.default_rng([self._entropy, cycle, 5])
         generator = torch.Generator().manual_seed(int(local.integers(2**62)))
+        kept_pred = aggregate(predicted)
+        fired0 = triggers(kept_pred, cfg.threshold)
+        if not fired0.any():
+            outcome = RevisionOutcome(0, 0, reason(kept_pred, fired0, cfg.threshold, 0, 0), -1.0, 0, 0.0, 0.0, 0,
+                                      responses=len(row_prompt))
+            return gen, {"revision": outcome, "revision_used": 0, "draft_used": int(gen.used.sum())}
         row_prompts = [prompts[p] for p in row_prompt]
         row_ids = [prompt_ids[p] for p in row_prompt]
         kept, kept_table = gen, self._score(row_prompts, row_ids, gen.tokens, gen.lengths)
-        kept_pred = aggregate(predicted)
-        fired0 = triggers(kept_pred, cfg.threshold)
         draft_score, best_revision = _mean_score(kept_table), np.full(len(row_prompt), -np.inf)
         why, spent, positions = None, 0, []
+        typical = typical_values(gen.values, gen.lengths)
         for _ in range(cfg.max_revisions):
             fired = np.flatnonzero(triggers(kept_pred, cfg.threshold))
             if len(fired) == 0:
                 break
-            start = weak_positions(kept.values[fired], kept.lengths[fired], cfg.targeting, local)
+            start = weak_positions(kept.values[fired], kept.lengths[fired], cfg.targeting, local,
+                                   typical=typical, margin=cfg.weak_margin)
             costs = kept.tokens.shape[1] - start
             grant = self.token_pool.grant_revision(int(costs.sum()))
             why = why or reason(kept_pred, fired0, cfg.threshold, int(costs.sum()), grant)
@@ -168,7 +175,8 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         active = (np.arange(width)[None, :] >= start[:, None]) & (np.arange(width)[None, :] < used[:, None])
         advantage = (to_go - np.concatenate([to_go[n:], to_go[:n]])) * active
         scale = advantage[active].std() if active.sum() > 1 else 1.0
-        states = self.model.encode_prompts(prompt_ids)
+        with torch.no_grad():  # as in the base update: the trunk learns from the responses, not the prompts
+            states = self.model.encode_prompts(prompt_ids)
         logits, values = self.model.forward_responses(states, np.tile(row_prompt[[a.row for a in attempts]], 2), ids)
         log_probs = torch.log_softmax(logits, dim=-1).gather(-1, torch.from_numpy(ids)[..., None])[..., 0]
         active_t = torch.from_numpy(active)
