@@ -9,10 +9,13 @@ functions the internal evaluator's predictions and acts on what they return.
 * **Target.** "weakest-token" rewrites from the first weak token: the first position whose value
   (the scalar head's per-token value, averaged over heads) falls more than ``weak_margin`` under
   what the policy typically writes there (the batch's mean value at that position); when none
-  does, the token furthest under it. A token's value is read after the token, so it scores the
-  *pair* (token ``t - 1``, token ``t``) that the evaluators' feature map sees; the rewrite
-  therefore starts one token earlier, at ``t - 1``, so that both characters of the weak pair are
-  redrawn. "random" (the control) draws the position uniformly over the draft's tokens.
+  does, the token furthest under it. The rewrite starts one token *before* it: a token's value is
+  read from the hidden state after the token, which still carries its predecessor (in the default
+  world the value at ``t`` correlates 0.15-0.36 with the evaluators' feedback on token ``t - 1``
+  during the cycles that revise), the evaluators' feature map reads each token in the context of
+  its predecessor, and where the head's weakest token misses the true one, the true one is more
+  often the token before than the token after. "random" (the control) draws the position
+  uniformly over the draft's tokens.
 * **Budget.** Where the revision tokens come from is the governor's business: the share of each
   cycle kept for revisions is ``GovernorConfig.revision_share`` of the engine's ``TokenPool``
   (one authority over tokens, changeable between cycles like any budget), so
@@ -106,10 +109,9 @@ def weak_positions(values: np.ndarray, lengths: np.ndarray, targeting: str, rng:
 
     values [B, T, H] per-token scalar-head values, lengths [B] response tokens, typical [T]
     (default zeros) from :func:`typical_values`. "weakest-token": the first token whose value
-    (mean over heads) falls more than ``margin`` under ``typical`` (with the default ``inf``, the
-    token furthest under it), then one token back, because a token's value scores the pair it
-    closes with its predecessor and rewriting from the predecessor changes both characters of
-    that pair. "random": uniform in ``[0, length)``. A response of length 0 is rewritten from 0.
+    (mean over heads) falls more than ``margin`` under ``typical`` (with ``inf``, the token
+    furthest under it), then one token back (see the module docstring for why). "random":
+    uniform in ``[0, length)``. A response of length 0 is rewritten from 0.
     """
     lengths = np.asarray(lengths)
     span = np.maximum(lengths, 1)
@@ -155,7 +157,7 @@ def reason(scores: np.ndarray, fired: np.ndarray, threshold: float, requested: i
         return f"not_triggered: lowest predicted {lowest:.3f} >= threshold {threshold:.2f}"
     what = f"{n}/{len(scores)} predicted < {threshold:.2f} (lowest {lowest:.3f})"
     if granted == 0:
-        return f"no_budget: {what}; the revision share granted 0 of {requested} tokens"
+        return f"no_budget: {what}; the revision share granted 0 of the {requested} tokens needed"
     if granted < requested:
         return f"partial_budget: {what}; granted {granted} of {requested} tokens"
     return f"below_threshold: {what}"

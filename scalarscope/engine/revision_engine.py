@@ -110,7 +110,9 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
             start = weak_positions(kept.values[fired], kept.lengths[fired], cfg.targeting, local,
                                    typical=typical, margin=cfg.weak_margin)
             costs = kept.tokens.shape[1] - start
-            grant = self.token_pool.grant_revision(int(costs.sum()))
+            # with no revision share the pool is not asked (a zero share is "revision off", not a refusal)
+            share = self.token_pool.config.revision_tokens > 0
+            grant = self.token_pool.grant_revision(int(costs.sum())) if share else 0
             why = why or reason(kept_pred, fired0, cfg.threshold, int(costs.sum()), grant)
             allowed = split_budget(kept_pred[fired], costs, grant)
             go = allowed > 0
