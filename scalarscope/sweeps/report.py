@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scalarscope.sweeps.summary import PATH_B_CORRELATION, PATH_B_MIN_TRANSFER, path_verdicts, summarize_sweep
+from scalarscope.sweeps.summary import (
+    MIN_CEILING,
+    PATH_B_CORRELATION,
+    PATH_B_MIN_TRANSFER,
+    path_verdicts,
+    summarize_sweep,
+)
 
 # The original project's reported figures (no model was trained there: the "transfer" figures
 # were computed from the evaluators' own scores, i.e. what this kit calls the agreement ceiling).
@@ -23,7 +29,6 @@ ORIGINAL = {
     "orthogonal": {"mean_correlation": 0.004, "first_factor_share": None, "transfer": -0.095},
     "correlated": {"mean_correlation": 0.867, "first_factor_share": 0.905, "transfer": 0.914},
 }
-MEANINGFUL_CEILING = 0.1  # below this the ratio transfer / ceiling is noise over noise
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,7 +130,7 @@ def comparison_section(df) -> str:
         for _, _, _, rows in cols:
             ceiling = rows["ceiling"].mean() if len(rows) else math.nan
             cells.append("not measured (no model)")
-            cells.append(_fmt(rows["transfer"].mean() / ceiling) if ceiling >= MEANINGFUL_CEILING
+            cells.append(_fmt(rows["transfer"].mean() / ceiling) if ceiling >= MIN_CEILING
                          else "n/a (ceiling ≈ 0)")
         return cells
 
@@ -146,7 +151,7 @@ def curve_section(df) -> str:
     summary = summarize_sweep(df)
     rows = []
     for overlap, s in summary.iterrows():
-        ratio = s["transfer_over_ceiling"] if s["ceiling_mean"] >= MEANINGFUL_CEILING else math.nan
+        ratio = s["transfer_over_ceiling"]
         rows.append([f"{overlap:g}", int(s["runs"]), _pm(s["mean_correlation_mean"], s["mean_correlation_std"]),
                      _fmt(s["first_factor_share_mean"]), _pm(s["transfer_mean"], s["transfer_std"]),
                      _pm(s["ceiling_mean"], s["ceiling_std"]), _fmt(ratio), _fmt(s["final_score_mean"])])
@@ -154,7 +159,7 @@ def curve_section(df) -> str:
                             "ceiling", "transfer / ceiling", "final score"], rows)
     return ("## Transfer against overlap\n\n" + table + "\n\n"
             f"transfer / ceiling is mean transfer over mean ceiling, shown where the ceiling is at least "
-            f"{MEANINGFUL_CEILING}. In the chart `#` is the mean learned transfer and `|` the mean ceiling "
+            f"{MIN_CEILING}. In the chart `#` is the mean learned transfer and `|` the mean ceiling "
             "(0 to 1, 50 characters):\n\n```\n" + _chart(summary) + "\n```")
 
 
@@ -237,14 +242,14 @@ def runs_section(df) -> str:
     cols = ["overlap", "seed", "holdout", "mean_correlation", "transfer", "ceiling", "ratio", "fidelity",
             "final_score", "wall_seconds"]
     def cell(run, column):
-        if column == "ratio" and not run.ceiling >= MEANINGFUL_CEILING:
+        if column == "ratio" and not run.ceiling >= MIN_CEILING:
             return "n/a"  # no ceiling to approach: the ratio is noise over noise
         return _fmt(getattr(run, column))
 
     rows = [[f"{r.overlap:g}", r.seed, r.holdout] + [cell(r, c) for c in cols[3:-1]]
             + [f"{r.wall_seconds:.1f}"] for r in df.itertuples()]
     return ("## Appendix: every run\n\n" + markdown_table(cols, rows)
-            + f"\n\nratio is n/a where the ceiling is under {MEANINGFUL_CEILING}.")
+            + f"\n\nratio is n/a where the ceiling is under {MIN_CEILING}.")
 
 
 def reproduce_section(meta: ResultsMeta) -> str:

@@ -24,6 +24,7 @@ PATH_B_CORRELATION_TOLERANCE = 0.03
 PATH_B_MIN_TRANSFER = 0.90
 PATH_B_MIN_RATIO = 0.95
 MIN_SEEDS = 5
+MIN_CEILING = 0.1  # below this agreement ceiling a ratio transfer / ceiling is noise over noise
 
 
 def summarize_sweep(df):
@@ -32,7 +33,7 @@ def summarize_sweep(df):
     Returns a DataFrame indexed by overlap (ascending) with columns ``runs``,
     ``<metric>_mean`` / ``<metric>_std`` for transfer, ceiling, ratio, mean_correlation,
     first_factor_share, final_score, and ``transfer_over_ceiling`` = mean transfer / mean ceiling
-    (steadier than the mean of per-run ratios when the ceiling is near 0).
+    (steadier than the mean of per-run ratios; NaN where the mean ceiling is under ``MIN_CEILING``).
     """
     import pandas as pd
 
@@ -43,7 +44,7 @@ def summarize_sweep(df):
         out[f"{metric}_mean"] = grouped[metric].mean()
         out[f"{metric}_std"] = grouped[metric].std(ddof=1)
     ceiling = out["ceiling_mean"]
-    out["transfer_over_ceiling"] = out["transfer_mean"] / ceiling.where(ceiling > 1e-9)  # NaN without a ceiling
+    out["transfer_over_ceiling"] = out["transfer_mean"] / ceiling.where(ceiling >= MIN_CEILING)
     return out
 
 
