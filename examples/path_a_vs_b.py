@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                        seeds=seeds, cycles=cycles, n_evaluators=5, transfer_probes=probes, holdout="rotate",
                        backend=backend, wall_seconds=wall,
                        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), code_version=version)
-    text = results_markdown(df, meta, extra_sections=[revision_markdown(quick=args.quick)])
+    text = results_markdown(df, meta, extra_sections=[revision_markdown(quick=args.quick, workers=args.jobs)])
     print(f"wrote {write_results(text, out)} ({len(df)} runs in {wall:.0f} s)")
     if args.csv:
         df.to_csv(args.csv, index=False)

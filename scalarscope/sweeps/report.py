@@ -180,15 +180,18 @@ def verdict_section(df, *, min_seeds: int = 5) -> str:
     return "\n".join(lines)
 
 
-def revision_markdown(*, quick: bool = False) -> str | None:
-    """The revision study's section, if ``scalarscope.engine.revision_study`` provides one."""
+def revision_markdown(*, quick: bool = False, workers: int | None = None) -> str | None:
+    """The revision study's section, if ``scalarscope.engine.revision_study`` provides one.
+
+    ``quick`` and ``workers`` are passed on when its ``revision_section`` accepts them.
+    """
     try:
         from scalarscope.engine.revision_study import revision_section
     except ImportError:
         return None
-    if "quick" in inspect.signature(revision_section).parameters:
-        return revision_section(quick=quick)
-    return revision_section()
+    accepted = inspect.signature(revision_section).parameters
+    options = {"quick": quick, "workers": workers or os.cpu_count() or 1}
+    return revision_section(**{k: v for k, v in options.items() if k in accepted})
 
 
 def limitations_section(df) -> str:
