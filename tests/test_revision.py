@@ -154,6 +154,28 @@ def test_a_rewrite_keeps_the_prefix_and_the_better_version_by_the_evaluators():
     assert extra["draft_used"] == int(draft.used.sum())
 
 
+def test_a_failing_evaluator_is_recorded_and_revision_numbers_stay_finite():
+    def picky(prompt: str, response: str) -> float:
+        if "e" in response and prompt != "judge this:":  # the engine's fixed state probe must score
+            raise ValueError("no e allowed")
+        return 0.5
+
+    evaluators = [*correlated_evaluators(3, 0.5, seed=4), picky]
+    engine = RevisionScalarScopeEngine(evaluators=evaluators, token_pool=_pool(0.5), seed=4, config=SMALL,
+                                       revision=RevisionConfig(threshold=1.0))
+    engine.run(3, progress=False)
+    frame = engine.history.to_frame()
+    assert frame["revision_revised"].sum() > 0
+    assert np.isfinite(frame[["revision_score_before", "revision_score_after", "revision_uplift"]].to_numpy()).all()
+    assert any("picky" in f.description for f in engine.history.failures)
+    alone = RevisionScalarScopeEngine(evaluators=[picky], token_pool=_pool(0.5), seed=4, config=SMALL,
+                                      revision=RevisionConfig(threshold=1.0))
+    alone.run(3, progress=False)  # drafts picky fails on cannot be compared with a revision: left alone
+    frame = alone.history.to_frame()
+    assert np.isfinite(frame[["revision_score_before", "revision_score_after"]].to_numpy()).all()
+    assert (frame["revision_revised"] < frame["revision_triggered"]).any()
+
+
 def test_pairs_are_learned_from_in_one_extra_step():
     engine = _engine(share=0.5, revision=RevisionConfig(threshold=1.0))
     engine.run(3, progress=False)

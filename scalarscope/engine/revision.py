@@ -150,7 +150,8 @@ def split_budget(order_scores: np.ndarray, costs: np.ndarray, grant: int) -> np.
 def reason(scores: np.ndarray, fired: np.ndarray, threshold: float, requested: int, granted: int) -> str:
     """Why a cycle did (or did not) revise: ``"<code>: <details>"``.
 
-    Codes: ``not_triggered``, ``no_budget``, ``partial_budget``, ``below_threshold``.
+    Codes: ``not_triggered``, ``no_budget``, ``partial_budget``, ``below_threshold`` (and, set by
+    the engine, ``unscored`` when no training evaluator could score the triggered drafts).
     """
     n, lowest = int(fired.sum()), float(np.min(scores)) if len(scores) else float("nan")
     if n == 0:

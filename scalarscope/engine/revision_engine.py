@@ -101,11 +101,14 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         row_ids = [prompt_ids[p] for p in row_prompt]
         kept, kept_table = gen, self._score(row_prompts, row_ids, gen.tokens, gen.lengths)
         draft_score, best_revision = _mean_score(kept_table), np.full(len(row_prompt), -np.inf)
+        attempted = np.zeros(len(row_prompt), dtype=bool)
         why, spent, positions = None, 0, []
         typical = typical_values(gen.values, gen.lengths)
         for _ in range(cfg.max_revisions):
-            fired = np.flatnonzero(triggers(kept_pred, cfg.threshold))
+            # a draft no training evaluator could score cannot be compared with its revision: left alone
+            fired = np.flatnonzero(triggers(kept_pred, cfg.threshold) & np.isfinite(draft_score))
             if len(fired) == 0:
+                why = why or f"unscored: {int(fired0.sum())} triggered drafts had no valid training-evaluator score"
                 break
             start = weak_positions(kept.values[fired], kept.lengths[fired], cfg.targeting, local,
                                    typical=typical, margin=cfg.weak_margin)
@@ -130,14 +133,15 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
                                         _row(kept_table, b), _row(rev_table, i))
                                for i, (b, p) in enumerate(zip(rows, start, strict=True))]
             best_revision[rows] = np.maximum(best_revision[rows], rev_score)
+            attempted[rows] = True
             spent += int(rev.used.sum())
             positions += start.tolist()
             kept = _merge(kept, rows[better], start[better], _take(rev, np.flatnonzero(better)))
             kept_table = _set_rows(kept_table, rows[better], rev_table, np.flatnonzero(better))
             kept_pred = aggregate(predicted_scores(kept.values, kept.lengths))
-        revised_rows = np.isfinite(best_revision)
+        revised_rows = attempted & np.isfinite(best_revision)  # scores only where the revision could be scored
         outcome = RevisionOutcome(
-            triggered=int(fired0.sum()), revised=int(revised_rows.sum()),
+            triggered=int(fired0.sum()), revised=int(attempted.sum()),
             reason=why or reason(kept_pred, fired0, cfg.threshold, 0, 0),
             mean_position=float(np.mean(positions)) if positions else -1.0, tokens_spent=spent,
             score_before=float(draft_score[revised_rows].mean()) if revised_rows.any() else 0.0,
