@@ -210,3 +210,20 @@ def test_budget_change_applies_to_next_cycle(small_config):
     assert engine.history[-1].ledger.granted > 64
     record = engine.step()
     assert record.ledger.granted <= 64 and record.metrics.tokens_used <= 64
+
+
+def test_adaptive_engine_gives_hard_prompts_more_tokens():
+    """With a tight adaptive budget, the prompt the internal evaluator predicts weakest gets the most."""
+    config = EngineConfig(batch_size=16, max_new_tokens=16, probe_batch=4, transfer_every=0)
+    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=128, budget_strategy="adaptive", min_tokens_per_prompt=0))
+    engine = ScalarScopeEngine(token_pool=pool, seed=0, config=config)
+    engine.run(30, progress=False)
+    prompts = list(engine.prompts[:4])
+    difficulty = engine._difficulty(prompts)
+    engine.run_cycle(prompts)
+    grants = engine.token_pool.ledger[-1]
+    assert grants.granted <= 128
+    engine.token_pool.open_cycle(10**6)
+    shares = engine.token_pool.allocate(np.full(4, 64), difficulty)
+    engine.token_pool.close_cycle(0)
+    assert shares[np.argmax(difficulty)] > shares[np.argmin(difficulty)]

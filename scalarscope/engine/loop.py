@@ -244,8 +244,9 @@ class ScalarScopeEngine:
 
     # -- helpers ---------------------------------------------------------------------------
     def _difficulty(self, prompts: list[str]) -> np.ndarray:
-        """How hard the internal evaluator found each prompt last time (1 - predicted score)."""
-        return np.array([1.0 - self._prompt_memory.get(p, 0.0) for p in prompts])
+        """How hard the internal evaluator found each prompt last time: 1 - its mean predicted score,
+        plus its uncertainty (spread over samples) and disagreement (spread over heads). Unseen: 1."""
+        return np.array([self._prompt_memory.get(p, 1.0) for p in prompts])
 
     def _score_fixed(self, response_ids: np.ndarray) -> np.ndarray:
         lengths = np.full(len(response_ids), response_ids.shape[1])
@@ -306,7 +307,8 @@ class ScalarScopeEngine:
         scores = {e.name: float(table.sequence[table.valid[:, i], i].mean())
                   for i, e in enumerate(self.evaluators) if table.valid[:, i].any()}
         for p, prompt in enumerate(prompts):
-            self._prompt_memory[prompt] = float(predicted[np.asarray(self._rows_of(p, len(prompts)))].mean())
+            rows = predicted[np.asarray(self._rows_of(p, len(prompts)))]
+            self._prompt_memory[prompt] = float(1.0 - rows.mean() + rows.mean(1).std() + rows.std(1).mean())
         metrics = TrainingMetrics(
             loss=losses["loss"], policy_loss=losses["policy_loss"], head_loss=losses["head_loss"],
             critic_loss=critic_loss, tokens_used=entry.used, tokens_granted=entry.granted,
