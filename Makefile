@@ -52,7 +52,7 @@ lint: setup
 	$(BIN)/ruff check scalarscope tests examples benchmarks
 
 strip: setup
-	$(BIN)/nbstripout --keep-count notebooks/*.ipynb 2>/dev/null || $(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/nbstripout notebooks/*.ipynb  # outputs, execution counts and widget state (tests/test_notebooks_meta.py)
 
 clean:
 	rm -rf $(VENV) runs test-output .pytest_cache

@@ -28,7 +28,7 @@ from scalarscope.widgets import (
     geometry_figure,
     overlap_figures,
 )
-from scalarscope.widgets.evaluator_figures import HEAD_TIPS, HOLDOUT_SHAFT, TIPS
+from scalarscope.widgets.evaluator_figures import HEAD_TIPS, HOLDOUT_SHAFT, LABELS, TIPS, _label_positions
 from scalarscope.widgets.sweep_figures import sweep_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +106,7 @@ def test_holdout_choice_redraws_the_arrows_only():
     assert panel.holdout == "coherence" and len(pca_messages) == 1 and heat_messages == []
     assert panel.pca.figure.data[HOLDOUT_SHAFT].visible is True
     assert "coherence (held out)" in panel.pca.figure.data[TIPS].text
+    assert "coherence (held out)" in panel.pca.figure.data[LABELS].text
 
 
 def test_number_of_evaluators_rebuilds_both_views_once():
@@ -124,9 +125,20 @@ def test_static_overlap_figures_equal_the_live_views():
     panel = EvaluatorPanel(overlap=0.7, holdout="calibration")
     static = overlap_figures(panel.report, holdout="calibration")
     assert isinstance(static["pca"], go.Figure) and not isinstance(static["pca"], go.FigureWidget)
-    assert json.loads(static["pca"].to_json()) == json.loads(panel.pca.static().to_json())
+    live = json.loads(panel.pca.static().to_json())
+    assert live["layout"].pop("width") == 480  # the live view has a fixed width to sit beside the heat map
+    assert json.loads(static["pca"].to_json()) == live
     np.testing.assert_allclose(static["correlation"].data[0].z, panel.heatmap.figure.data[0].z)
     json.loads(static["pca"].to_json())  # gaps (NaN) serialise
+
+
+def test_labels_of_folded_arrows_are_pushed_apart():
+    folded = np.array([[0.95, 0.02], [0.96, 0.0], [0.94, -0.01], [-0.5, 0.5], [0.9, 0.4]])
+    anchors = _label_positions(folded)
+    right = np.sort(anchors[folded[:, 0] >= 0, 1])
+    assert np.diff(right).min() >= 0.1 - 1e-12
+    assert np.abs(anchors[:, 1] - folded[:, 1]).max() < 0.25  # still beside their arrows
+    np.testing.assert_allclose(anchors[3], folded[3] + 0.06 * folded[3] / np.linalg.norm(folded[3]))
 
 
 def test_panel_rejects_bad_settings_with_a_teaching_error():
@@ -248,7 +260,7 @@ def test_geometry_figure_plots_the_viewers_samples(name):
     fig = geometry_figure(geometry)
     np.testing.assert_allclose(fig.data[0].x, geometry.trajectory.state_2d[:, 0])
     assert geometry.metadata.run_id in fig.layout.title.text
-    assert len(fig.data) == 1 + len(geometry.scalars.dimensions) + geometry.eigenvalues.values.shape[1] + 2
+    assert len(fig.data) == 1 + len(geometry.scalars.dimensions) + geometry.eigenvalues.values.shape[1] + 3
 
 
 def test_sweep_figure_draws_mean_transfer_per_overlap():

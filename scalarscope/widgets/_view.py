@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from scalarscope.errors import check_scalar
@@ -19,8 +20,10 @@ class FigureView:
     ``updates`` counts the frames applied.
     """
 
-    def __init__(self, skeleton: go.Figure, apply: Callable[[object, object], None]):
+    def __init__(self, skeleton: go.Figure, apply: Callable[[object, object], None], *, width: int | None = None):
         self.figure = go.FigureWidget(skeleton)
+        if width is not None:  # a fixed width side by side in a row; static figures keep autosize
+            self.figure.layout.width = width
         self._apply = apply
         self.updates = 0
 
@@ -49,6 +52,11 @@ class FrameThrottle:
             self._last = now
             return True
         return False
+
+
+def row(children) -> widgets.HBox:
+    """Views side by side, wrapping onto the next line when the notebook is narrower than the row."""
+    return widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
 
 
 class Panel:

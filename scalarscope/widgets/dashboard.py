@@ -21,7 +21,7 @@ import ipywidgets as widgets
 from scalarscope.errors import ConfigError, check_scalar
 from scalarscope.geometry import normalized_spectrum
 from scalarscope.widgets._style import FRAME_INTERVAL
-from scalarscope.widgets._view import FigureView, FrameThrottle, Panel
+from scalarscope.widgets._view import FigureView, FrameThrottle, Panel, row
 from scalarscope.widgets.evaluator_figures import apply_evaluator_pca, evaluator_pca_base
 from scalarscope.widgets.export_panel import DEFAULT_EXPORT, ExportPanel
 from scalarscope.widgets.series import TrainingSeries
@@ -58,10 +58,10 @@ class TrainingDashboard(Panel):
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self.frames = 0
-        self.spectrum = FigureView(spectrum_base(), apply_spectrum)
-        self.pca = FigureView(evaluator_pca_base(), apply_evaluator_pca)
-        self.curves = FigureView(curves_base(), apply_curves)
-        self.tokens = FigureView(tokens_base(), apply_tokens)
+        self.spectrum = FigureView(spectrum_base(), apply_spectrum, width=500)
+        self.pca = FigureView(evaluator_pca_base(), apply_evaluator_pca, width=480)
+        self.curves = FigureView(curves_base(), apply_curves, width=560)
+        self.tokens = FigureView(tokens_base(), apply_tokens, width=420)
         self.export = ExportPanel(engine, export_path)
         self.step_button = widgets.Button(description="Step", icon="step-forward", tooltip="one cycle")
         self.run_button = widgets.Button(description="Run N", icon="play", button_style="success")
@@ -73,10 +73,10 @@ class TrainingDashboard(Panel):
         self.run_button.on_click(self._on_run)
         self.stop_button.on_click(self._on_stop)
         self.redraw()
-        row = widgets.HBox([self.step_button, self.cycles_input, self.run_button, self.stop_button, self.status])
+        controls = widgets.HBox([self.step_button, self.cycles_input, self.run_button, self.stop_button, self.status])
         self.widget = widgets.VBox([
-            row, widgets.HBox([self.spectrum.figure, self.pca.figure]),
-            widgets.HBox([self.curves.figure, self.tokens.figure]), self.export.widget])
+            controls, row([self.spectrum.figure, self.pca.figure]), row([self.curves.figure, self.tokens.figure]),
+            self.export.widget])
         self.widget.add_class("scalarscope-dashboard")
 
     # -- driving the engine ---------------------------------------------------------------------------

@@ -19,7 +19,8 @@ import plotly.graph_objects as go
 from scalarscope.widgets._style import HOLDOUT_DASH, INTERNAL, base_layout, evaluator_colors
 
 # trace order of the evaluator PCA figure
-SHAFTS, HOLDOUT_SHAFT, TIPS, HEAD_SHAFTS, HEAD_TIPS = range(5)
+SHAFTS, HOLDOUT_SHAFT, TIPS, HEAD_SHAFTS, HEAD_TIPS, LABELS = range(6)
+LABEL_GAP = 0.1  # least vertical distance between two evaluator labels (axis units)
 PCA_TITLE = "Evaluator PCA"
 
 
@@ -65,6 +66,24 @@ def _arrow_angles(vectors: np.ndarray) -> np.ndarray:
     return 90.0 - np.degrees(np.arctan2(vectors[:, 1], vectors[:, 0])) if len(vectors) else np.zeros(0)
 
 
+def _label_positions(vectors: np.ndarray, gap: float = LABEL_GAP) -> np.ndarray:
+    """Label anchors [n, 2] just beyond each arrow tip, pushed apart vertically (per side) so that the
+    labels of arrows folded onto one axis stay readable."""
+    tips = np.asarray(vectors, dtype=float).reshape(-1, 2)
+    length = np.linalg.norm(tips, axis=1, keepdims=True)
+    anchors = tips + 0.06 * np.divide(tips, length, out=np.zeros_like(tips), where=length > 0)
+    for side in (anchors[:, 0] >= 0, anchors[:, 0] < 0):
+        index = np.flatnonzero(side)[np.argsort(anchors[side, 1], kind="stable")]
+        if len(index) < 2:
+            continue
+        wanted = anchors[index, 1]
+        placed = wanted.copy()
+        for k in range(1, len(placed)):  # sweep upwards keeping the gap, then re-centre on the wanted spots
+            placed[k] = max(placed[k], placed[k - 1] + gap)
+        anchors[index, 1] = placed - max(0.0, (placed - wanted).mean())
+    return anchors
+
+
 def evaluator_pca_base(title: str = PCA_TITLE) -> go.Figure:
     """Skeleton of the evaluator PCA: unit circle, shafts, arrow tips, internal heads."""
     line = {"color": "#8a94a0", "width": 2.5}
@@ -77,15 +96,16 @@ def evaluator_pca_base(title: str = PCA_TITLE) -> go.Figure:
                  "line": {"color": "#d0d5db", "width": 1, "dash": "dot"}}]))
     fig.add_scatter(mode="lines", line=line, name="true evaluators", hoverinfo="skip", legendgroup="true")
     fig.add_scatter(mode="lines", line={**line, "dash": HOLDOUT_DASH}, name="held out", hoverinfo="skip")
-    fig.add_scatter(mode="markers+text", name="evaluator", showlegend=False, textposition="top center",
-                    textfont={"size": 11},
-                    marker={"symbol": "arrow", "size": 15, "line": {"width": 0}}, cliponaxis=False,
+    fig.add_scatter(mode="markers", name="evaluator", showlegend=False, cliponaxis=False,
+                    marker={"symbol": "arrow", "size": 15, "line": {"width": 0}},
                     hovertemplate="%{text}<br>PC1 %{x:.2f}<br>PC2 %{y:.2f}<extra></extra>")
     fig.add_scatter(mode="lines", line={"color": INTERNAL, "width": 1.5, "dash": "dash"}, name="internal heads",
                     hoverinfo="skip", legendgroup="internal")
     fig.add_scatter(mode="markers", name="internal head", showlegend=False,
                     marker={"symbol": "diamond", "size": 8, "line": {"color": INTERNAL, "width": 1.5}},
                     hovertemplate="%{customdata}<br>PC1 %{x:.2f}<br>PC2 %{y:.2f}<extra></extra>")
+    fig.add_scatter(mode="text", name="labels", showlegend=False, hoverinfo="skip", cliponaxis=False,
+                    textfont={"size": 11, "color": "#3b4450"})
     return fig
 
 
@@ -97,9 +117,12 @@ def apply_evaluator_pca(fig, frame: ArrowFrame) -> None:
     colors = evaluator_colors(frame.names)
     fig.data[SHAFTS].update(x=shafts_x, y=shafts_y)
     fig.data[HOLDOUT_SHAFT].update(x=held_x, y=held_y, visible=bool(held.any()))
-    fig.data[TIPS].update(x=frame.vectors[:, 0], y=frame.vectors[:, 1],
-                          text=[f"{n} (held out)" if h else n for n, h in zip(frame.names, held, strict=True)],
+    labels = [f"{n} (held out)" if h else n for n, h in zip(frame.names, held, strict=True)]
+    fig.data[TIPS].update(x=frame.vectors[:, 0], y=frame.vectors[:, 1], text=labels,
                           marker={"color": colors, "angle": _arrow_angles(frame.vectors)})
+    anchors = _label_positions(frame.vectors)
+    fig.data[LABELS].update(x=anchors[:, 0], y=anchors[:, 1], text=labels,
+                            textposition=["middle right" if x >= 0 else "middle left" for x in anchors[:, 0]])
     head_x, head_y = _segments(frame.head_vectors)
     has_heads = len(frame.head_vectors) > 0
     fig.data[HEAD_SHAFTS].update(x=head_x, y=head_y, visible=has_heads)

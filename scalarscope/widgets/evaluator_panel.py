@@ -6,7 +6,7 @@ import ipywidgets as widgets
 
 from scalarscope.errors import check_scalar
 from scalarscope.evaluators import CRITERIA, analyze_overlap, correlated_evaluators
-from scalarscope.widgets._view import FigureView, Panel
+from scalarscope.widgets._view import FigureView, Panel, row
 from scalarscope.widgets.evaluator_figures import (
     apply_correlation,
     apply_evaluator_pca,
@@ -46,8 +46,8 @@ class EvaluatorPanel(Panel):
         self.holdout_choice = widgets.Dropdown(options=self._holdout_options(n_evaluators), description="holdout")
         self.holdout_choice.value = holdout if holdout in self.holdout_choice.options else NO_HOLDOUT
         self.summary = widgets.HTML()
-        self.pca = FigureView(evaluator_pca_base(), apply_evaluator_pca)
-        self.heatmap = FigureView(correlation_base(), apply_correlation)
+        self.pca = FigureView(evaluator_pca_base(), apply_evaluator_pca, width=480)
+        self.heatmap = FigureView(correlation_base(), apply_correlation, width=500)
         self._rebuild()
         # one handler per control
         self.overlap_slider.observe(self._on_overlap, names="value")
@@ -55,7 +55,7 @@ class EvaluatorPanel(Panel):
         self.holdout_choice.observe(self._on_holdout, names="value")
         self.widget = widgets.VBox([
             widgets.HBox([self.overlap_slider, self.count_slider, self.holdout_choice]), self.summary,
-            widgets.HBox([self.pca.figure, self.heatmap.figure])])
+            row([self.pca.figure, self.heatmap.figure])])
         self.widget.add_class("scalarscope-evaluator-panel")
 
     # -- what the notebook reads --------------------------------------------------------------------

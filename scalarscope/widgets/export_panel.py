@@ -26,7 +26,8 @@ class ExportPanel(Panel):
         self.last_path: Path | None = None
         self.last_violations: list = []
         self.path_input = widgets.Text(value=str(path), description="file", layout={"width": "420px"})
-        self.button = widgets.Button(description="Export for Desktop", icon="download", button_style="info")
+        self.button = widgets.Button(description="Export for Desktop", icon="download", button_style="info",
+                                     layout={"width": "auto"})
         self.result = widgets.HTML()
         self.button.on_click(self._on_click)
         self.widget = widgets.VBox([widgets.HBox([self.path_input, self.button]), self.result])

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from scalarscope.widgets._style import INTERNAL, base_layout, evaluator_colors
-from scalarscope.widgets.evaluator_figures import _arrow_angles, _segments
+from scalarscope.widgets.evaluator_figures import _arrow_angles, _label_positions, _segments
 
 _SPECTRUM_COLORS = ("#222222", "#4C78A8", "#72B7B2", "#9AA5B1", "#D0D5DB")
 
@@ -52,9 +52,13 @@ def _professors(fig: go.Figure, professors) -> None:
     xs, ys = _segments(vectors)
     fig.add_scatter(x=xs, y=ys, mode="lines", line={"color": "#8a94a0", "width": 2.5}, showlegend=False,
                     hoverinfo="skip", row=2, col=2)
-    fig.add_scatter(x=vectors[:, 0], y=vectors[:, 1], mode="markers+text", showlegend=False,
-                    text=[f"{p.name} (held out)" if p.holdout else p.name for p in professors],
-                    textposition="top center", cliponaxis=False,
+    labels = [f"{p.name} (held out)" if p.holdout else p.name for p in professors]
+    fig.add_scatter(x=vectors[:, 0], y=vectors[:, 1], mode="markers", showlegend=False, text=labels,
+                    cliponaxis=False, hovertemplate="%{text}<br>(%{x:.2f}, %{y:.2f})<extra></extra>",
                     marker={"symbol": "arrow", "size": 13, "color": evaluator_colors(names),
                             "angle": _arrow_angles(vectors), "line": {"color": INTERNAL, "width": 0}},
                     row=2, col=2)
+    anchors = _label_positions(vectors)
+    fig.add_scatter(x=anchors[:, 0], y=anchors[:, 1], mode="text", text=labels, showlegend=False, hoverinfo="skip",
+                    cliponaxis=False, textfont={"size": 10, "color": "#3b4450"},
+                    textposition=["middle right" if x >= 0 else "middle left" for x in anchors[:, 0]], row=2, col=2)
