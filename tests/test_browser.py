@@ -53,6 +53,13 @@ READ_PCA = """() => {
 }"""
 
 
+# cycles drawn so far by the dashboard's curves view (its third plot)
+READ_CURVES = """() => {
+  const plots = document.querySelectorAll('.scalarscope-dashboard .js-plotly-plot');
+  return plots.length === 4 && plots[2].data ? Array.from(plots[2].data[0].x || []).length : 0;
+}"""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -138,14 +145,16 @@ def test_front_door_notebook_runs_and_the_overlap_slider_redraws_the_pca(tmp_pat
     finally:
         _stop(server)
 
-    loaded, ran, moved, spread, collapsed, readout = result
+    loaded, ran, moved, spread, collapsed, readout, status = result
+    stopped = int(re.search(r"stopped after (\d+) cycles", status).group(1))
+    assert 5 <= stopped < 2000
     assert _share(spread["title"]) < 0.3 and _share(collapsed["title"]) > 0.85
     assert readout == "0.90"
     # at 0 the arrows point every which way; at 0.9 they all lie along the first axis
     assert max(abs(y) for y in spread["y"]) > 0.4
     assert min(collapsed["x"]) > 0.85 and max(abs(y) for y in collapsed["y"]) < 0.35
-    print(f"\nbrowser test: page loaded {loaded:.1f} s, all cells ran {ran:.1f} s, slider checked {moved:.1f} s "
-          f"after start; screenshots in {OUTPUT}")
+    print(f"\nbrowser test: page loaded {loaded:.1f} s, all cells ran {ran:.1f} s, slider and Run N / Stop "
+          f"({stopped} cycles) checked {moved:.1f} s after start; screenshots in {OUTPUT}")
 
 
 def _drive(page, port: int, token: str, start: float):
@@ -202,5 +211,17 @@ def _drive(page, port: int, token: str, start: float):
     readout = panel.locator(".widget-readout").first.inner_text()
     panel.screenshot(path=str(OUTPUT / "overlap_0.9.png"))
     page.screenshot(path=str(OUTPUT / "jupyterlab.png"))
-    page.locator(".scalarscope-dashboard").screenshot(path=str(OUTPUT / "dashboard.png"))
-    return loaded, ran, time.perf_counter() - start, spread, collapsed, readout
+
+    # Run N trains in the background while the page stays live; Stop ends it after the current cycle
+    dashboard = page.locator(".scalarscope-dashboard")
+    dashboard.scroll_into_view_if_needed()
+    cycles_before = page.evaluate(READ_CURVES)
+    dashboard.locator("input[type=number]").fill("2000")
+    dashboard.locator("input[type=number]").press("Enter")
+    dashboard.locator("button:has-text('Run N')").click()
+    page.wait_for_function(f"() => ({READ_CURVES})() >= {cycles_before + 5}", timeout=60_000)
+    dashboard.locator("button:has-text('Stop')").click()
+    dashboard.locator(".widget-html:has-text('stopped after')").wait_for(timeout=30_000)
+    status = dashboard.locator(".widget-html:has-text('stopped after')").inner_text()
+    dashboard.screenshot(path=str(OUTPUT / "dashboard.png"))
+    return loaded, ran, time.perf_counter() - start, spread, collapsed, readout, status

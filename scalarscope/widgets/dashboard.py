@@ -83,8 +83,10 @@ class TrainingDashboard(Panel):
     def step(self):
         """One cycle, then a redraw; returns the cycle's record."""
         self._require_idle()
+        start = time.perf_counter()
         record = self.engine.step()
         self.redraw()
+        self._show_status(f"cycle {record.cycle}: mean score {record.metrics.mean_score:.3f}", start, 1)
         return record
 
     def run(self, n: int):
