@@ -283,3 +283,11 @@ def test_only_widgets_import_plotly_or_ipywidgets():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in {"plotly", "ipywidgets", "anywidget"}]
     assert offenders == []
+
+
+def test_importing_the_widgets_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, scalarscope.widgets; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

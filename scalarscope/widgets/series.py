@@ -8,10 +8,12 @@ turns the columns into arrays only when it redraws.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scalarscope.engine.records import CycleRecord
+if TYPE_CHECKING:  # records only arrive from an engine; the views need no torch of their own
+    from scalarscope.engine.records import CycleRecord
 
 CURVES = ("mean_score", "predicted_score", "surprise", "loss", "head_loss")
 TOKENS = ("tokens_granted", "tokens_used", "tokens_refused")
