@@ -16,6 +16,8 @@ RULES = {
     "scalarscope.evaluators.synthetic": {"plotly", "ipywidgets"},
     "scalarscope.engine": {"plotly", "ipywidgets"},
     "scalarscope.cli": {"torch", "plotly", "ipywidgets"},
+    "scalarscope.student": {"torch"},
+    "scalarscope.onnx.conscience": {"torch", "plotly", "ipywidgets"},
 }
 
 

@@ -22,7 +22,6 @@ from scalarscope.onnx import (
     compare_with_engine,
     export_onnx,
 )
-from scalarscope.onnx._text import TextCodec
 from scalarscope.student import ALPHABET, BOS, EOS, PAD, CharTokenizer, default_student
 
 CHARS = np.array(list(ALPHABET + "ABCXYZ"))
@@ -201,22 +200,10 @@ def test_held_out_correlations_match_torch_and_engine_transfer(engine, conscienc
 
 
 # -- text encoding is CharTokenizer's ------------------------------------------------------------
-def test_text_codec_agrees_with_char_tokenizer():
-    rng = np.random.default_rng(0)
-    codec, tok = TextCodec(ALPHABET), CharTokenizer()
-    for _ in range(200):
-        text = _text(rng, 0, 30)
-        np.testing.assert_array_equal(codec.encode(text), tok.encode(text))
-        assert codec.decode(tok.encode(text)) == tok.decode(tok.encode(text))
-    for bad in ["héllo", "tab\there", "a" * 50 + "@#$%^&*"]:
-        with pytest.raises(UnsupportedCharacterError) as theirs:
-            tok.encode(bad, what="response")
-        with pytest.raises(UnsupportedCharacterError) as ours:
-            codec.encode(bad, what="response")
-        # same message up to the list of allowed characters (CharTokenizer's slices the alphabet
-        # from index 37, which lists digits instead of the punctuation; ours lists the punctuation)
-        assert str(ours.value).split("Allowed:")[0] == str(theirs.value).split("Allowed:")[0]
-        assert "space and \".,!?'-:;\"" in str(ours.value)
+def test_tokenizer_message_lists_the_punctuation():
+    with pytest.raises(UnsupportedCharacterError) as info:
+        CharTokenizer().encode("a" * 50 + "@#$%^&*", what="response")
+    assert "space and \".,!?'-:;\"" in str(info.value)
 
 
 # -- bad input -----------------------------------------------------------------------------------

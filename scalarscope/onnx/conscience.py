@@ -19,8 +19,8 @@ from types import MappingProxyType
 import numpy as np
 
 from scalarscope.errors import ConfigError, check_scalar
-from scalarscope.onnx._text import BOS, EOS, PAD, TextCodec
 from scalarscope.onnx.errors import OnnxModelError, OnnxModelNotFoundError
+from scalarscope.student.tokenizer import BOS, EOS, PAD, CharTokenizer
 
 FORMAT = "scalarscope-onnx-1"
 INPUTS = ("tokens", "state")  # int64 [batch, seq]; float32 [1, batch, width] (zeros: fresh sequence)
@@ -132,7 +132,7 @@ class Conscience:
             self.holdout: str | None = json.loads(meta["holdout"])
             self.width = int(meta["width"])
             self.cycle = int(meta["cycle"])
-            self._codec = TextCodec(meta["alphabet"])
+            self._codec = CharTokenizer(alphabet=meta["alphabet"])
         except (KeyError, ValueError, TypeError) as exc:
             raise OnnxModelError(f"{where} has missing or malformed metadata ({type(exc).__name__}: {exc}); "
                                  f"{_EXPORT_HINT}") from exc

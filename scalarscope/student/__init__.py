@@ -1,13 +1,30 @@
-"""The student: tokenizer, the default GRU model, and the protocol a replacement follows."""
+"""The student: tokenizer, the default GRU model, and the protocol a replacement follows.
 
-from scalarscope.student.model import CharStudent, Generation
-from scalarscope.student.protocol import Student
+The tokenizer is numpy-only; the model parts import torch when first used, so torch-free code
+(the ONNX conscience) can share the tokenizer.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
 from scalarscope.student.tokenizer import ALPHABET, BOS, EOS, PAD, CharTokenizer
 
+_LAZY = {"CharStudent": "scalarscope.student.model", "Generation": "scalarscope.student.model",
+         "Student": "scalarscope.student.protocol"}
 
-def default_student(*, seed: int = 0, width: int = 64, n_heads: int = 1) -> CharStudent:
+
+def default_student(*, seed: int = 0, width: int = 64, n_heads: int = 1):
     """The kit's default student: a width-64 GRU over the character alphabet."""
+    from scalarscope.student.model import CharStudent
+
     return CharStudent(width=width, n_heads=n_heads, seed=seed)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scalarscope.student' has no attribute {name!r}")
 
 
 __all__ = ["ALPHABET", "BOS", "EOS", "PAD", "CharStudent", "CharTokenizer", "Generation", "Student", "default_student"]

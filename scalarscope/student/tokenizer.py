@@ -37,6 +37,11 @@ class CharTokenizer:
         return len(self.alphabet) + len(_SPECIALS)
 
     @property
+    def punctuation(self) -> str:
+        """The alphabet's characters that are neither letters, digits nor space."""
+        return "".join(c for c in self.alphabet if not (c.isalnum() or c == " "))
+
+    @property
     def symbols(self) -> tuple[str, ...]:
         """Printable name of every token id, specials first."""
         return _SPECIALS + tuple(self.alphabet)
@@ -52,7 +57,7 @@ class CharTokenizer:
             more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
             raise UnsupportedCharacterError(
                 f"{what} {text[:40]!r} has characters outside the student's alphabet: {shown}{more}. "
-                f"Allowed: letters (upper case is lowered), digits, space and {PUNCTUATION!r}; "
+                f"Allowed: letters (upper case is lowered), digits, space and {self.punctuation!r}; "
                 "remove or replace the others."
             )
         return lowered
