@@ -164,7 +164,10 @@ class ScalarScopeEngine:
             return self._record_exhausted(cycle, prompts, start)
 
         # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself)
-        gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator)
+        with torch.no_grad():  # encoded once per cycle: generation and the update both start from these
+            prompt_states = self.model.encode_prompts(prompt_ids)
+        gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator,
+                                  prompt_states=prompt_states)
         predicted = predicted_scores(gen.values, gen.lengths)
         features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
         critic_predicted = self.critic.predict(features)
@@ -183,7 +186,8 @@ class ScalarScopeEngine:
         failures = self._evaluator_failures(cycle, table.failures)
 
         # 5. update: policy from token feedback, scalar head on samples and probes, critic
-        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures)
+        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
+                              prompt_states=prompt_states)
         train_valid = table.valid[:, self._train_cols]
         critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid)
 
@@ -201,7 +205,8 @@ class ScalarScopeEngine:
         """
         return gen, {}
 
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures) -> dict[str, float]:
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
+                prompt_states=None) -> dict[str, float]:
         cfg, cols = self.config, self._train_cols
         probe_ids = rng.integers(3, self.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
         probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
@@ -220,8 +225,11 @@ class ScalarScopeEngine:
                                         _update.pad_to3(probe_table.tokens, width)])
         valid = np.concatenate([table.valid[:, cols], probe_table.valid])
 
-        with torch.no_grad():  # the trunk learns from the responses; backprop into the prompts costs ~20% for little
-            states = self.model.encode_prompts(prompt_ids)
+        if prompt_states is None:
+            with torch.no_grad():
+                prompt_states = self.model.encode_prompts(prompt_ids)
+        # the trunk learns from the responses; backprop into the prompt encodings costs ~20% for little
+        states = prompt_states.detach()
         logits, values = self.model.forward_responses(states, np.concatenate([row_prompt, probe_prompt]), ids)
         batch, horizon = gen.tokens.shape
         rewards = _update.token_rewards(table, cols, gen.lengths, horizon)

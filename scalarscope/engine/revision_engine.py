@@ -158,8 +158,10 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
                                response_ids=tokens, lengths=lengths)
 
     # -- learn from the pairs --------------------------------------------------------------
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures) -> dict[str, float]:
-        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures)
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
+                prompt_states=None) -> dict[str, float]:
+        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
+                                 prompt_states=prompt_states)
         if not self._attempts:
             return losses
         # one extra step on the pairs: policy from the revision's advantage over the version it
