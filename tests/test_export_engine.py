@@ -80,3 +80,12 @@ def test_professor_vectors_follow_the_overlap(tmp_path, overlap):
     angles = np.arctan2(vectors[:, 1], vectors[:, 0])
     spread = np.ptp(angles)
     assert (spread < 0.5) if overlap == 0.9 else (spread > 1.0)
+
+
+def test_condition_and_latent_dim_come_from_the_evaluators(tmp_path):
+    engine = ScalarScopeEngine(evaluators=correlated_evaluators(5, 0.7, seed=0), seed=0, config=SMALL)
+    engine.step()
+    path = engine.export_geometry(tmp_path / "run.json")
+    document = json.loads(path.read_text())
+    assert document["run_metadata"]["condition"] == "overlap 0.70"
+    assert document["evaluators"]["latent_dim"] == engine.evaluators.world.latent_dim

@@ -69,6 +69,8 @@ def check_evaluators(evaluators: Sequence[object]) -> tuple[Evaluator, ...]:
     if evaluators is None or len(evaluators) == 0:
         raise EvaluatorError("evaluators is empty; pass at least one, e.g. correlated_evaluators(n=5, overlap=0.5)")
     wrapped = tuple(as_evaluator(e) for e in evaluators)
+    if hasattr(evaluators, "world") and hasattr(evaluators, "overlap"):  # keep an EvaluatorSet's metadata
+        wrapped = type(evaluators)(wrapped, overlap=evaluators.overlap, world=evaluators.world)
     names = [e.name for e in wrapped]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
