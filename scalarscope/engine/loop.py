@@ -349,7 +349,8 @@ class ScalarScopeEngine:
         frame = self.geometry.update(record.state)
         spectrum = normalized_spectrum(record.state.reshape(-1, len(self.train_names)))
         failures = record.failures
-        collapsed = 0.0 < frame.effective_dim < 1.5
+        # a window of a few states is low-dimensional by construction: judge collapse on a full window
+        collapsed = len(self.history) + 1 >= GEOMETRY_WINDOW and 0.0 < frame.effective_dim < 1.5
         if collapsed and not self._collapsed:
             failures += (FailureEvent(record.cycle, "dimension_collapse", "info",
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
@@ -369,7 +370,7 @@ class ScalarScopeEngine:
         self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
         for record in self.history:
             self.geometry.update(record.state)
-        self._collapsed = bool(len(self.history)) and 0.0 < self.history[-1].effective_dim < 1.5
+        self._collapsed = len(self.history) >= GEOMETRY_WINDOW and 0.0 < self.history[-1].effective_dim < 1.5
 
 
 @contextmanager
