@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
-from scalarscope.engine import _update
+from scalarscope.engine import _update, probes
+from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
+from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
+from scalarscope.engine.probes import STATE_PROMPT
 from scalarscope.engine.records import CycleRecord, FailureEvent, History, TrainingMetrics, frozen_array
 from scalarscope.engine.transfer import measure_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
@@ -28,7 +30,6 @@ from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.student import default_student
 from scalarscope.student.model import Generation
 
-STATE_PROMPT = "judge this:"
 GEOMETRY_WINDOW = 20
 
 
@@ -268,25 +269,8 @@ class ScalarScopeEngine:
         return table.sequence
 
     def evaluator_layout(self, n_probes: int = 1000, *, seed: int = 0):
-        """True evaluators and the internal heads in one 2-D frame, on ``n_probes`` fixed random probes.
-
-        Returns a :class:`scalarscope.geometry.EvaluatorLayout` (evaluator loadings on the first two
-        axes of their correlation matrix, and each head's correlation with those axes).
-        """
-        from scalarscope.geometry import evaluator_layout
-
-        rng = np.random.default_rng([abs(int(seed)), 12])
-        ids = rng.integers(3, self.tokenizer.vocab_size, size=(n_probes, self.config.probe_length))
-        lengths = np.full(n_probes, ids.shape[1])
-        with torch_threads(self.config.torch_threads):
-            values = self.model.predict_values(self._state_prompt_ids, np.zeros(n_probes, dtype=int), ids)
-        heads = predicted_scores(values, lengths)
-        table = score_responses(self.evaluators, [STATE_PROMPT] * n_probes, self.tokenizer.decode_batch(ids, lengths),
-                                prompt_ids=self._state_prompt_ids * n_probes, response_ids=ids, lengths=lengths)
-        # failed scores are left out, not guessed; an evaluator that failed on every probe sits at the origin
-        scores = np.where(table.valid | ~table.valid.any(0), table.sequence, np.nan)
-        return evaluator_layout(scores, heads, [e.name for e in self.evaluators],
-                                [f"internal:{n}" for n in self.train_names])
+        """True evaluators and the internal heads in one 2-D frame (see :func:`probes.evaluator_layout`)."""
+        return probes.evaluator_layout(self, n_probes=n_probes, seed=seed)
 
     def state_probe_predictions(self) -> np.ndarray:
         """The internal evaluator's predicted scores [S, H] on the fixed state probe."""
@@ -295,40 +279,21 @@ class ScalarScopeEngine:
         return predicted_scores(values, np.full(len(ids), ids.shape[1]))
 
     def _evaluator_failures(self, cycle: int, problems) -> list[FailureEvent]:
-        by_name: dict[str, list[str]] = {}
-        for name, problem in problems:
-            by_name.setdefault(name, []).append(problem)
-        return [FailureEvent(cycle, "evaluator_error", "critical" if name in self.train_names else "warning",
-                             f"evaluator {name!r} failed on {len(msgs)} response(s): {msgs[0]}")
-                for name, msgs in by_name.items()]
+        return evaluator_failures(cycle, problems, self.train_names)
 
     def _record(self, cycle, prompts, responses, gen, table, predicted, critic_predicted, losses, critic_loss,
                 entry, failures, revision, start) -> CycleRecord:
-        cols = self._train_cols
-        valid = table.valid[:, cols]
-        truth = table.sequence[:, cols]
-        rows_ok = valid.all(1)
-        agg_true = truth[rows_ok].mean(1) if rows_ok.any() else np.zeros(0)
-        surprise = float(np.abs(predicted[rows_ok].mean(1) - agg_true).mean()) if rows_ok.any() else 0.0
-        critic_surprise = float(np.abs(critic_predicted[rows_ok].mean(1) - agg_true).mean()) if rows_ok.any() else 0.0
-        head_error = float(np.abs(predicted - truth)[valid].mean()) if valid.any() else 0.0
-        scores = {e.name: float(table.sequence[table.valid[:, i], i].mean())
-                  for i, e in enumerate(self.evaluators) if table.valid[:, i].any()}
-        for p, prompt in enumerate(prompts):
+        metrics = cycle_metrics(table=table, train_cols=self._train_cols, names=[e.name for e in self.evaluators],
+                                predicted=predicted, critic_predicted=critic_predicted, lengths=gen.lengths,
+                                losses=losses, critic_loss=critic_loss, entry=entry)
+        for p, prompt in enumerate(prompts):  # what the adaptive governor reads next time
             rows = predicted[np.asarray(self._rows_of(p, len(prompts)))]
             self._prompt_memory[prompt] = float(1.0 - rows.mean() + rows.mean(1).std() + rows.std(1).mean())
-        metrics = TrainingMetrics(
-            loss=losses["loss"], policy_loss=losses["policy_loss"], head_loss=losses["head_loss"],
-            critic_loss=critic_loss, tokens_used=entry.used, tokens_granted=entry.granted,
-            tokens_refused=entry.refused, mean_score=float(truth[valid].mean()) if valid.any() else 0.0,
-            predicted_score=float(predicted.mean()), surprise=surprise, critic_surprise=critic_surprise,
-            head_error=head_error, mean_length=float(gen.lengths.mean()), entropy=losses["entropy"],
-            grad_norm=losses["grad_norm"], scores=scores)
-        status = "ok" if not any(f.category == "evaluator_error" and f.severity == "critical" for f in failures) \
-            else "evaluator_failed"
-        return self._finish(CycleRecord(cycle, status, tuple(prompts), responses[0] if responses else "", metrics,
-                                        entry, frozen_array(self.state_probe_predictions().ravel()),
-                                        tuple(failures), None, revision), start)
+        failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in failures)
+        record = CycleRecord(cycle, "evaluator_failed" if failed else "ok", tuple(prompts),
+                             responses[0] if responses else "", metrics, entry,
+                             frozen_array(self.state_probe_predictions().ravel()), tuple(failures), None, revision)
+        return self._finish(record, start)
 
     def _rows_of(self, p: int, n_prompts: int) -> range:
         edges = np.linspace(0, self.config.batch_size, n_prompts + 1).round().astype(int)
@@ -371,20 +336,6 @@ class ScalarScopeEngine:
         for record in self.history:
             self.geometry.update(record.state)
         self._collapsed = len(self.history) >= GEOMETRY_WINDOW and 0.0 < self.history[-1].effective_dim < 1.5
-
-
-@contextmanager
-def torch_threads(n: int | None):
-    """Run the block with torch limited to ``n`` threads, then restore the previous setting."""
-    previous = torch.get_num_threads()
-    if n is None or n == previous:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _replace(record: CycleRecord, **changes) -> CycleRecord:

@@ -20,7 +20,7 @@ MIN_CEILING = 0.1  # below this agreement ceiling, transfer / ceiling is reporte
 
 def measure_transfer(engine, *, n: int = 2000, seed: int | None = None) -> TransferMeasurement:
     """Measure transfer, ceiling, their ratio, fidelity and head error on ``n`` fresh probes."""
-    from scalarscope.engine.loop import torch_threads
+    from scalarscope.engine._threads import torch_threads
 
     with torch_threads(engine.config.torch_threads):
         return _measure(engine, n, seed)

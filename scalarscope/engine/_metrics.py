@@ -1,0 +1,47 @@
+"""Turning one cycle's raw arrays into its :class:`TrainingMetrics` and failure events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from scalarscope.engine.records import FailureEvent, TrainingMetrics
+from scalarscope.evaluators.base import ScoreTable
+from scalarscope.governor.token_pool import LedgerEntry
+
+
+def cycle_metrics(*, table: ScoreTable, train_cols: np.ndarray, names: Sequence[str], predicted: np.ndarray,
+                  critic_predicted: np.ndarray, lengths: np.ndarray, losses: dict[str, float], critic_loss: float,
+                  entry: LedgerEntry) -> TrainingMetrics:
+    """Metrics of a cycle. ``predicted`` / ``critic_predicted`` [B, H] are the internal evaluators'
+    scores made before evaluation; responses an evaluator failed on are left out of its numbers."""
+    valid = table.valid[:, train_cols]
+    truth = table.sequence[:, train_cols]
+    rows_ok = valid.all(1)
+    if rows_ok.any():
+        agg_true = truth[rows_ok].mean(1)
+        surprise = float(np.abs(predicted[rows_ok].mean(1) - agg_true).mean())
+        critic_surprise = float(np.abs(critic_predicted[rows_ok].mean(1) - agg_true).mean())
+    else:
+        surprise = critic_surprise = 0.0
+    scores = {name: float(table.sequence[table.valid[:, i], i].mean())
+              for i, name in enumerate(names) if table.valid[:, i].any()}
+    return TrainingMetrics(
+        loss=losses["loss"], policy_loss=losses["policy_loss"], head_loss=losses["head_loss"],
+        critic_loss=critic_loss, tokens_used=entry.used, tokens_granted=entry.granted,
+        tokens_refused=entry.refused, mean_score=float(truth[valid].mean()) if valid.any() else 0.0,
+        predicted_score=float(predicted.mean()), surprise=surprise, critic_surprise=critic_surprise,
+        head_error=float(np.abs(predicted - truth)[valid].mean()) if valid.any() else 0.0,
+        mean_length=float(np.mean(lengths)), entropy=losses["entropy"], grad_norm=losses["grad_norm"],
+        scores=scores)
+
+
+def evaluator_failures(cycle: int, problems: Sequence[tuple[str, str]], train_names: Sequence[str]) -> list[FailureEvent]:
+    """One failure event per failing evaluator: critical for a training evaluator, else a warning."""
+    by_name: dict[str, list[str]] = {}
+    for name, problem in problems:
+        by_name.setdefault(name, []).append(problem)
+    return [FailureEvent(cycle, "evaluator_error", "critical" if name in train_names else "warning",
+                         f"evaluator {name!r} failed on {len(msgs)} response(s): {msgs[0]}")
+            for name, msgs in by_name.items()]
