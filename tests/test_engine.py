@@ -227,3 +227,34 @@ def test_adaptive_engine_gives_hard_prompts_more_tokens():
     shares = engine.token_pool.allocate(np.full(4, 64), difficulty)
     engine.token_pool.close_cycle(0)
     assert shares[np.argmax(difficulty)] > shares[np.argmin(difficulty)]
+
+
+class _InterruptOnce:
+    """Raises KeyboardInterrupt (as a kernel interrupt would) on its 60th call."""
+
+    name = "interrupting"
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, prompt: str, response: str) -> float:
+        self.calls += 1
+        if self.calls == 60:
+            raise KeyboardInterrupt
+        return 0.5
+
+
+def test_interrupted_cycle_is_rolled_back_and_recorded(small_config):
+    engine = ScalarScopeEngine(evaluators=[*correlated_evaluators(2, 0.5), _InterruptOnce()], seed=0,
+                               config=small_config)
+    engine.step()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(5):
+            engine.step()
+    assert len(engine.history) == engine.cycle
+    spent = engine.token_pool.spent_total
+    assert spent == sum(r.ledger.used for r in engine.history)
+    record = engine.step()  # the engine is usable again; the interruption is on the record
+    interrupted = [f for f in record.failures if f.category == "interrupted"]
+    assert interrupted and "KeyboardInterrupt" in interrupted[0].description
+    assert record.cycle == len(engine.history) - 1

@@ -47,6 +47,7 @@ def save_engine(engine, path) -> Path:
         "pool": engine.token_pool.state_dict(),
         "history": list(engine.history),
         "prompt_memory": dict(engine._prompt_memory),
+        "pending_failures": list(engine._pending_failures),
         "extra": engine._extra_state() if hasattr(engine, "_extra_state") else {},
     }
     return atomic_write_bytes(Path(path), lambda handle: torch.save(state, handle))
@@ -76,5 +77,6 @@ def load_engine(cls, path, *, evaluators=None):
     engine.history = History(state["history"])
     engine.cycle = state["cycle"]
     engine._prompt_memory = dict(state["prompt_memory"])
+    engine._pending_failures = list(state.get("pending_failures", []))
     engine._restore_geometry()
     return engine

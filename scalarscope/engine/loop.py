@@ -78,6 +78,8 @@ class ScalarScopeEngine:
         self.cycle = 0
         self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
         self._collapsed = False
+        self._pending_failures: list[FailureEvent] = []
+        self._stepped = False
         self._prompt_memory: dict[str, float] = {}
         probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
         self._state_probe = probe_rng.integers(3, self.tokenizer.vocab_size,
@@ -145,8 +147,22 @@ class ScalarScopeEngine:
 
     # -- one cycle -------------------------------------------------------------------------
     def _run(self, prompts: list[str]) -> CycleRecord:
+        self._stepped = False
         with torch_threads(self.config.torch_threads):
-            return self._cycle_body(prompts)
+            try:
+                return self._cycle_body(prompts)
+            except BaseException as exc:  # an interrupted kernel, or a bug: leave the engine usable
+                self._abandon_cycle(exc)
+                raise
+
+    def _abandon_cycle(self, exc: BaseException) -> None:
+        """Roll an unfinished cycle back (budget, counter) and record why on the next cycle."""
+        if self.token_pool.cycle_open:
+            self.token_pool.abort_cycle()
+        note = " after the parameter update (parameters keep it)" if self._stepped else "; parameters unchanged"
+        self._pending_failures.append(FailureEvent(
+            self.cycle, "interrupted", "warning",
+            f"cycle {self.cycle} stopped by {type(exc).__name__}{note}; it was not recorded and runs again"))
 
     def _cycle_body(self, prompts: list[str]) -> CycleRecord:
         start = time.perf_counter()
@@ -246,6 +262,7 @@ class ScalarScopeEngine:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or float("inf"))
         if torch.isfinite(grad_norm):
             self.optimizer.step()
+            self._stepped = True
         else:
             failures.append(FailureEvent(cycle, "divergence", "critical", "non-finite gradient; update skipped"))
         return {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
@@ -310,6 +327,9 @@ class ScalarScopeEngine:
         return self._finish(record, start)
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
+        if self._pending_failures:
+            record = _replace(record, failures=tuple(self._pending_failures) + record.failures)
+            self._pending_failures = []
         # geometry, incrementally: O(1) per cycle whatever the length of the run
         frame = self.geometry.update(record.state)
         spectrum = normalized_spectrum(record.state.reshape(-1, len(self.train_names)))

@@ -131,6 +131,15 @@ class TokenPool:
         self._cycle_open = False
         return entry
 
+    def abort_cycle(self) -> None:
+        """Forget an open cycle (it was interrupted): nothing it was granted counts as spent."""
+        self._cycle_open = False
+        self._requested = self._granted = self._revision_granted = 0
+
+    @property
+    def cycle_open(self) -> bool:
+        return self._cycle_open
+
     def _require_open(self) -> None:
         if not self._cycle_open:
             raise BudgetError("no cycle is open; call open_cycle(cycle) first")
