@@ -14,7 +14,8 @@ RULES = {
     "scalarscope.geometry": {"torch", "plotly", "ipywidgets", "pandas"},
     "scalarscope.export": {"torch", "plotly", "ipywidgets", "pandas"},
     "scalarscope.evaluators.synthetic": {"plotly", "ipywidgets"},
-    "scalarscope.engine": {"plotly", "ipywidgets"},
+    "scalarscope.engine": {"torch", "plotly", "ipywidgets"},
+    "scalarscope.engine.loop": {"plotly", "ipywidgets"},
     "scalarscope.cli": {"torch", "plotly", "ipywidgets"},
     "scalarscope.student": {"torch"},
     "scalarscope.onnx.conscience": {"torch", "plotly", "ipywidgets"},
@@ -28,3 +29,9 @@ def test_module_does_not_import(module, forbidden):
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"{module} imported {out}"
+
+
+def test_command_line_parser_does_not_import_torch():
+    code = "import sys\nfrom scalarscope.cli import build_parser\nbuild_parser()\nprint('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"

@@ -1,7 +1,14 @@
-"""The training engine: one cycle at a time, frozen records out."""
+"""The training engine: one cycle at a time, frozen records out.
+
+Configuration and records import without torch; the engines themselves load torch when first
+touched (so ``scalarscope score`` and other torch-free paths stay light).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
 
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
-from scalarscope.engine.loop import ScalarScopeEngine
 from scalarscope.engine.records import (
     CycleRecord,
     FailureEvent,
@@ -10,11 +17,21 @@ from scalarscope.engine.records import (
     TrainingMetrics,
     TransferMeasurement,
 )
-from scalarscope.engine.revision import RevisionConfig  # [revision]
-from scalarscope.engine.revision_engine import RevisionScalarScopeEngine  # [revision]
+from scalarscope.engine.revision import RevisionConfig
+
+_LAZY = {
+    "ScalarScopeEngine": "scalarscope.engine.loop",
+    "RevisionScalarScopeEngine": "scalarscope.engine.revision_engine",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'scalarscope.engine' has no attribute {name!r}")
+
 
 __all__ = [
-    "DEFAULT_PROMPTS", "CycleRecord", "EngineConfig", "FailureEvent", "History", "RevisionOutcome",
-    "ScalarScopeEngine", "TrainingMetrics", "TransferMeasurement",
-    "RevisionConfig", "RevisionScalarScopeEngine",  # [revision]
+    "DEFAULT_PROMPTS", "CycleRecord", "EngineConfig", "FailureEvent", "History", "RevisionConfig",
+    "RevisionOutcome", "RevisionScalarScopeEngine", "ScalarScopeEngine", "TrainingMetrics", "TransferMeasurement",
 ]
