@@ -51,10 +51,3 @@ def test_conscience_is_built_from_measurements(trained):
     assert verdict.transfer == pytest.approx(min(max(last.ratio, 0), 1))
     assert verdict.tier == next(name for bound, name in TIERS if verdict.score >= bound)
     assert conscience(History()).tier == "UNMEASURED"
-
-
-def test_untrained_student_does_not_transfer():
-    engine = ScalarScopeEngine(evaluators=correlated_evaluators(5, 0.87, seed=2), holdout="clarity", seed=2,
-                               config=EngineConfig(transfer_every=0))
-    measured = engine.holdout_transfer(n=1000)
-    assert abs(measured.transfer) < 0.1 and measured.ceiling > 0.8
