@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import pytest
 
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
-from scalarscope.evaluators import analyze_overlap, correlated_evaluators
+from scalarscope.evaluators import analyze_overlap, correlated_evaluators, probe_scores
 from scalarscope.export import load_geometry, validate_geometry, viewer_samples
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.widgets import (
@@ -24,12 +24,14 @@ from scalarscope.widgets import (
     FrameThrottle,
     GovernorPanel,
     TrainingDashboard,
+    TransferExplorer,
     dashboard_figures,
     geometry_figure,
     overlap_figures,
 )
 from scalarscope.widgets.evaluator_figures import HEAD_TIPS, HOLDOUT_SHAFT, LABELS, TIPS, _label_positions
 from scalarscope.widgets.sweep_figures import sweep_figure
+from scalarscope.widgets.transfer_explorer import theoretical_ceiling
 
 ROOT = Path(__file__).resolve().parents[1]
 PY2JS = ["_py2js_update", "_py2js_restyle", "_py2js_relayout", "_py2js_addTraces", "_py2js_deleteTraces",
@@ -291,3 +293,25 @@ def test_importing_the_widgets_does_not_import_torch():
 
     code = "import sys, scalarscope.widgets; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+# -- Path A vs Path B from a slider ------------------------------------------------------------------
+def test_slider_release_trains_and_shows_path_a_against_path_b():
+    explorer = TransferExplorer(overlap=0.0, cycles=80, seed=1, probes=600)
+    messages = sent(explorer.view.figure)
+    explorer.set(overlap=0.87)
+    assert len(messages) == 1, "one update message per slider release"
+    frame = explorer.frame()
+    assert list(frame.overlap) == [0.0, 0.87]
+    path_a, path_b = frame.transfer
+    assert abs(path_a) < 0.15
+    assert path_b > 0.8 and path_b > 0.9 * frame.ceiling.iloc[1]
+    np.testing.assert_allclose(explorer.view.figure.data[2].y, frame.transfer)
+
+
+def test_theoretical_ceiling_matches_the_evaluators_on_random_text():
+    """The grey reference curve is the logits' ceiling; the squashed scores stay within 0.03 of it."""
+    for rho in (0.3, 0.87):
+        s = probe_scores(correlated_evaluators(5, rho, seed=2), n_probes=4000, seed=3)
+        measured = np.corrcoef(s[:, :4].mean(1), s[:, 4])[0, 1]
+        assert measured == pytest.approx(theoretical_ceiling(rho, 4), abs=0.03)

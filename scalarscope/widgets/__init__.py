@@ -4,6 +4,7 @@ Live panels (display them, move their controls, call their methods):
 
 * :class:`EvaluatorPanel`: overlap, number of evaluators, holdout -> evaluator PCA and correlation;
 * :class:`GovernorPanel`: token budget and strategy of a :class:`~scalarscope.governor.TokenPool`;
+* :class:`TransferExplorer`: Path A vs Path B from a slider, each release training a fresh student;
 * :class:`TrainingDashboard`: Step / Run N / Stop over an engine, with spectra, evaluator PCA with
   the internal heads, training curves and tokens, plus an :class:`ExportPanel`.
 
@@ -24,9 +25,10 @@ from scalarscope.widgets.revision_figures import revision_figure
 from scalarscope.widgets.series import TrainingSeries
 from scalarscope.widgets.sweep_figures import sweep_figure
 from scalarscope.widgets.training_figures import dashboard_figures, dashboard_frame
+from scalarscope.widgets.transfer_explorer import TransferExplorer
 
 __all__ = [
     "EvaluatorPanel", "ExportPanel", "FigureView", "FrameThrottle", "GovernorPanel", "TrainingDashboard",
-    "TrainingSeries", "dashboard_figures", "dashboard_frame", "geometry_figure", "overlap_figures",
+    "TrainingSeries", "TransferExplorer", "dashboard_figures", "dashboard_frame", "geometry_figure", "overlap_figures",
     "revision_figure", "sweep_figure",
 ]
