@@ -12,6 +12,19 @@ from scalarscope.geometry import evaluator_layout as layout_of
 STATE_PROMPT = "judge this:"
 
 
+def predict_and_score(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
+    """The internal evaluator's predicted scores [n, H] and every evaluator's :class:`ScoreTable`
+    for full-length probe responses ``ids`` [n, L] answering ``prompts[prompt_index]``."""
+    tok = engine.tokenizer
+    prompt_ids = [tok.encode(p, what="prompt") for p in prompts]
+    lengths = np.full(len(ids), ids.shape[1])
+    with torch_threads(engine.config.torch_threads):
+        values = engine.model.predict_values(prompt_ids, prompt_index, ids)
+    table = score_responses(engine.evaluators, [prompts[i] for i in prompt_index], tok.decode_batch(ids, lengths),
+                            prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
+    return predicted_scores(values, lengths), table
+
+
 def evaluator_layout(engine, *, n_probes: int = 1000, seed: int = 0):
     """True evaluators and the internal heads in one 2-D frame, on ``n_probes`` fixed random probes.
 
@@ -20,12 +33,7 @@ def evaluator_layout(engine, *, n_probes: int = 1000, seed: int = 0):
     """
     rng = np.random.default_rng([abs(int(seed)), 12])
     ids = rng.integers(3, engine.tokenizer.vocab_size, size=(n_probes, engine.config.probe_length))
-    lengths = np.full(n_probes, ids.shape[1])
-    with torch_threads(engine.config.torch_threads):
-        values = engine.model.predict_values(engine._state_prompt_ids, np.zeros(n_probes, dtype=int), ids)
-    heads = predicted_scores(values, lengths)
-    table = score_responses(engine.evaluators, [STATE_PROMPT] * n_probes, engine.tokenizer.decode_batch(ids, lengths),
-                            prompt_ids=engine._state_prompt_ids * n_probes, response_ids=ids, lengths=lengths)
+    heads, table = predict_and_score(engine, [STATE_PROMPT], np.zeros(n_probes, dtype=int), ids)
     # failed scores are left out, not guessed; an evaluator that failed on every probe sits at the origin
     scores = np.where(table.valid | ~table.valid.any(0), table.sequence, np.nan)
     return layout_of(scores, heads, [e.name for e in engine.evaluators],

@@ -12,37 +12,22 @@ from __future__ import annotations
 import numpy as np
 
 from scalarscope.engine.records import TransferMeasurement
-from scalarscope.evaluators.base import score_responses
-from scalarscope.evaluators.scalar_head import predicted_scores, safe_corr
+from scalarscope.errors import ConfigError
+from scalarscope.evaluators.scalar_head import safe_corr
 
 MIN_CEILING = 0.1  # below this agreement ceiling, transfer / ceiling is reported as 0
 
 
 def measure_transfer(engine, *, n: int = 2000, seed: int | None = None) -> TransferMeasurement:
     """Measure transfer, ceiling, their ratio, fidelity and head error on ``n`` fresh probes."""
-    from scalarscope.engine._threads import torch_threads
+    from scalarscope.engine.probes import predict_and_score
 
-    with torch_threads(engine.config.torch_threads):
-        return _measure(engine, n, seed)
-
-
-def _measure(engine, n: int, seed: int | None) -> TransferMeasurement:
     if n < 3:
-        from scalarscope.errors import ConfigError
-
         raise ConfigError(f"n must be >= 3 probe responses to measure a correlation, got {n}")
     rng = np.random.default_rng([engine._entropy, engine.cycle, 3] if seed is None else [abs(seed), 4])
-    length = engine.config.probe_length
-    tok = engine.tokenizer
-    ids = rng.integers(3, tok.vocab_size, size=(n, length))
+    ids = rng.integers(3, engine.tokenizer.vocab_size, size=(n, engine.config.probe_length))
     prompt_index = rng.integers(len(engine.prompts), size=n)
-    prompt_ids = [tok.encode(p) for p in engine.prompts]
-    lengths = np.full(n, length)
-    values = engine.model.predict_values(prompt_ids, prompt_index, ids)
-    predicted = predicted_scores(values, lengths)  # [n, H]
-    table = score_responses(engine.evaluators, [engine.prompts[i] for i in prompt_index],
-                            tok.decode_batch(ids, lengths), prompt_ids=[prompt_ids[i] for i in prompt_index],
-                            response_ids=ids, lengths=lengths)
+    predicted, table = predict_and_score(engine, list(engine.prompts), prompt_index, ids)  # [n, H], all evaluators
     cols = engine._train_cols
     ok = table.valid.all(1)
     truth = table.sequence[ok][:, cols]
