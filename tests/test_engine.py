@@ -258,3 +258,11 @@ def test_interrupted_cycle_is_rolled_back_and_recorded(small_config):
     interrupted = [f for f in record.failures if f.category == "interrupted"]
     assert interrupted and "KeyboardInterrupt" in interrupted[0].description
     assert record.cycle == len(engine.history) - 1
+
+
+def test_history_frame_has_no_gaps():
+    engine = ScalarScopeEngine(seed=4, holdout="clarity", config=EngineConfig(batch_size=8, transfer_every=5))
+    engine.run(12, progress=False)
+    frame = engine.history.to_frame()
+    assert not frame.isna().any().any()
+    assert list(engine.history.transfer_frame().cycle) == [0, 5, 10]

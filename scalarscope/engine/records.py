@@ -143,9 +143,6 @@ class CycleRecord:
         row.update(speed=self.speed, curvature=self.curvature, effective_dim=self.effective_dim)
         if self.spectrum is not None and len(self.spectrum):
             row["first_share"] = float(self.spectrum[0])
-        if self.transfer is not None:
-            row.update(transfer=self.transfer.transfer, ceiling=self.transfer.ceiling,
-                       transfer_ratio=self.transfer.ratio, fidelity=self.transfer.fidelity)
         if self.revision is not None:
             row.update({f"revision_{k}": v for k, v in asdict(self.revision).items()})
             row["revision_uplift"] = self.revision.uplift
@@ -185,7 +182,11 @@ class History:
         return np.stack([r.state for r in self._records])
 
     def to_frame(self):
-        """A pandas DataFrame, one row per cycle (per-evaluator scores as ``score_<name>``)."""
+        """A pandas DataFrame, one row per cycle (per-evaluator scores as ``score_<name>``).
+
+        Holdout transfer is measured every few cycles, not every cycle: it is in
+        :meth:`transfer_frame`, so this frame has no gaps.
+        """
         import pandas as pd
 
         frame = pd.DataFrame([r.row() for r in self._records])
