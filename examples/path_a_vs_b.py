@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scalarscope.sweeps import sweep
+from scalarscope.sweeps.context import context_markdown, context_study
 from scalarscope.sweeps.report import ResultsMeta, results_markdown, revision_markdown, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
                        seeds=seeds, cycles=cycles, n_evaluators=5, transfer_probes=probes, holdout="rotate",
                        backend=backend, wall_seconds=wall,
                        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), code_version=version)
-    text = results_markdown(df, meta, extra_sections=[revision_markdown(quick=args.quick, workers=args.jobs)])
+    shares = (0.0, 0.1) if args.quick else (0.0, 0.02, 0.05, 0.1, 0.2)
+    context = context_study(shares, seeds=2 if args.quick else 3, cycles=cycles, probes=probes)
+    text = results_markdown(df, meta, extra_sections=[revision_markdown(quick=args.quick, workers=args.jobs),
+                                                      context_markdown(context, cycles=cycles)])
     print(f"wrote {write_results(text, out)} ({len(df)} runs in {wall:.0f} s)")
     if args.csv:
         df.to_csv(args.csv, index=False)

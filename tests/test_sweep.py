@@ -190,3 +190,14 @@ def test_cli_bad_overlap_is_a_clean_error(capsys):
 
     assert main(["sweep", "--overlaps", "0,1.5", "--no-progress"]) == 2
     assert "outside [0, 1]" in capsys.readouterr().err
+
+
+def test_context_study_rows_and_section():
+    from scalarscope.sweeps.context import context_markdown, context_study
+
+    df = context_study((0.0, 0.3), seeds=1, cycles=60, probes=300)
+    assert list(df.context_share) == [0.0, 0.3]
+    assert (df.ceiling > 0.8).all()
+    assert df.fidelity.iloc[0] > df.fidelity.iloc[1]  # the interaction is the part the head learns last
+    text = context_markdown(df, cycles=60)
+    assert "| 0.3 |" in text and f"{df.transfer.iloc[1]:.3f}" in text

@@ -237,8 +237,8 @@ def _world_items(df, rows) -> list[str]:
     return [f"**A world chosen to be learnable.** In the default world {100 * share:.0f} % of the feature "
             "variance is the interaction of a character with the previous one; the rest is a per-character "
             f"effect, which a {int(df['cycles'].iloc[0])}-cycle GRU learns well (mean fidelity to the training "
-            f"evaluators {df['fidelity'].mean():.3f} over all runs). How transfer falls as the context share "
-            "grows is not measured here." + margin]
+            f"evaluators {df['fidelity'].mean():.3f} over all runs); the section on the context interaction above "
+            "shows transfer falling as that share grows." + margin]
 
 
 def runs_section(df) -> str:
