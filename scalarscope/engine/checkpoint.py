@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from scalarscope._atomic import atomic_write
 from scalarscope.engine.records import History
 from scalarscope.errors import CheckpointError
 
 FORMAT = "scalarscope-checkpoint-1"
-
-
-def atomic_write_bytes(path: Path, write) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def save_engine(engine, path) -> Path:
@@ -50,7 +31,7 @@ def save_engine(engine, path) -> Path:
         "pending_failures": list(engine._pending_failures),
         "extra": engine._extra_state() if hasattr(engine, "_extra_state") else {},
     }
-    return atomic_write_bytes(Path(path), lambda handle: torch.save(state, handle))
+    return atomic_write(path, lambda handle: torch.save(state, handle))
 
 
 def load_engine(cls, path, *, evaluators=None):

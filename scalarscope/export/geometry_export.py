@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from scalarscope._atomic import atomic_write_text
 from scalarscope.errors import GeometryFileError
 from scalarscope.export import _sanitize as sanitize
 from scalarscope.export.records import CRITERIA, RunGeometry
@@ -165,32 +165,6 @@ def _rows(template: str, columns: list[list[float]]) -> str:
     return "[" + ",\n".join(map(template.__mod__, zip(*columns, strict=True))) + "]"
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a hidden temporary file beside ``path``, fsync it, then rename over ``path``.
-
-    A reader (or a crash) sees either the previous complete file or the new one, never a prefix.
-    """
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not every platform lets us open a directory
-        directory = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 def write_geometry(run: RunGeometry, path: str | os.PathLike[str], *, window: int = 20) -> Path:
     """Write ``run`` to ``path`` (must end in .json) atomically; return the path.
 
@@ -204,5 +178,5 @@ def write_geometry(run: RunGeometry, path: str | os.PathLike[str], *, window: in
     if len(text) > MAX_FILE_BYTES:
         raise GeometryFileError(f"{target}: export would be {len(text) / 2**20:.0f} MiB, over the viewer's 100 MiB limit.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(target, text)
+    atomic_write_text(target, text)
     return target

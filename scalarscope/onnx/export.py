@@ -92,9 +92,9 @@ def export_onnx(source, path, *, include_head: bool = True, evaluator_names=None
     proto.producer_name, proto.doc_string = "scalarscope", __doc__.splitlines()[0]
     onnx.checker.check_model(proto)
 
-    from scalarscope.engine.checkpoint import atomic_write_bytes
+    from scalarscope._atomic import atomic_write
 
-    path = atomic_write_bytes(Path(path), lambda handle: handle.write(proto.SerializeToString()))
+    path = atomic_write(path, lambda handle: handle.write(proto.SerializeToString()))
     if check and include_head:
         try:
             _check_parity(student, path)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
+
+from scalarscope._atomic import atomic_write_text
 
 
 def _overlap_list(text: str) -> list[float]:
@@ -50,10 +50,6 @@ def sweep_command(args: argparse.Namespace) -> int:
                    "ceiling_std", "ratio_mean", "ratio_std", "transfer_over_ceiling"]
         print(summary[columns].to_string())
     if args.out:
-        path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
+        path = atomic_write_text(args.out, df.to_csv(index=False))
         print(f"runs written to {path}")
     return 0

@@ -273,9 +273,6 @@ def results_markdown(df, meta: ResultsMeta, *, extra_sections: Sequence[str | No
 
 def write_results(text: str, path: str | os.PathLike) -> Path:
     """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    from scalarscope._atomic import atomic_write_text
+
+    return atomic_write_text(path, text)
