@@ -210,7 +210,7 @@ class ScalarScopeEngine:
 
         # 6. record
         entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
-        return self._record(cycle, prompts, responses, gen, table, predicted, critic_predicted, losses,
+        return self._record(cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses,
                             critic_loss, entry, failures, extra.get("revision"), start)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
@@ -298,23 +298,19 @@ class ScalarScopeEngine:
     def _evaluator_failures(self, cycle: int, problems) -> list[FailureEvent]:
         return evaluator_failures(cycle, problems, self.train_names)
 
-    def _record(self, cycle, prompts, responses, gen, table, predicted, critic_predicted, losses, critic_loss,
+    def _record(self, cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses, critic_loss,
                 entry, failures, revision, start) -> CycleRecord:
         metrics = cycle_metrics(table=table, train_cols=self._train_cols, names=[e.name for e in self.evaluators],
                                 predicted=predicted, critic_predicted=critic_predicted, lengths=gen.lengths,
                                 losses=losses, critic_loss=critic_loss, entry=entry)
         for p, prompt in enumerate(prompts):  # what the adaptive governor reads next time
-            rows = predicted[np.asarray(self._rows_of(p, len(prompts)))]
+            rows = predicted[row_prompt == p]
             self._prompt_memory[prompt] = float(1.0 - rows.mean() + rows.mean(1).std() + rows.std(1).mean())
         failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in failures)
         record = CycleRecord(cycle, "evaluator_failed" if failed else "ok", tuple(prompts),
                              responses[0] if responses else "", metrics, entry,
                              frozen_array(self.state_probe_predictions().ravel()), tuple(failures), None, revision)
         return self._finish(record, start)
-
-    def _rows_of(self, p: int, n_prompts: int) -> range:
-        edges = np.linspace(0, self.config.batch_size, n_prompts + 1).round().astype(int)
-        return range(edges[p], edges[p + 1])
 
     def _record_exhausted(self, cycle, prompts, start) -> CycleRecord:
         entry = self.token_pool.close_cycle(0)
