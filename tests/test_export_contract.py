@@ -184,3 +184,11 @@ def test_sigkill_mid_write_leaves_previous_file_or_none(tmp_path):
     assert len(load_geometry(target).trajectory.t) == 20_000
     leftovers = [p.name for p in tmp_path.iterdir() if p != target]
     assert all(name.startswith(".run.json.tmp-") for name in leftovers)  # hidden, never the target
+
+
+def test_subnormal_vectors_export_valid(tmp_path):
+    """Found by the property test: subnormal professor vectors once scaled to inf * 0 = NaN."""
+    run = RunGeometry(run_id="tiny", condition="", seed=0, training_items=1, cycles=1, states=np.zeros((1, 1)),
+                      scalars=np.zeros((1, 5)), eigenvalues=np.zeros((1, 1)),
+                      professors=(("a", np.array([2.22507386e-313, 2.22507386e-313]), False),))
+    export_and_check(run, tmp_path / "run.json")

@@ -60,3 +60,10 @@ def pad_to3(values: np.ndarray, width: int) -> np.ndarray:
     if values.shape[1] >= width:
         return values[:, :width]
     return np.pad(values, ((0, 0), (0, width - values.shape[1]), (0, 0)))
+
+
+def pad_values(values: torch.Tensor, width: int) -> torch.Tensor:
+    """Right-pad a [B, T, n] tensor along T with zeros to ``width`` (keeps the graph)."""
+    if values.shape[1] >= width:
+        return values[:, :width]
+    return torch.nn.functional.pad(values, (0, 0, 0, width - values.shape[1]))

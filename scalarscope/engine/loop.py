@@ -180,11 +180,20 @@ class ScalarScopeEngine:
         if limits.max(initial=0) == 0:
             return self._record_exhausted(cycle, prompts, start)
 
-        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself)
+        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself). Two
+        # probe sets ride along in the same GRU steps: the fixed state probe (where the internal
+        # evaluator stands as the cycle begins: the geometry state) and this cycle's off-policy
+        # random responses, on which the scalar head also trains.
+        probe_ids = rng.integers(3, self.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
+        probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
+        n_state = len(self._state_probe)
         with torch.no_grad():  # encoded once per cycle: generation and the update both start from these
-            prompt_states = self.model.encode_prompts(prompt_ids)
+            prompt_states = self.model.encode_prompts(prompt_ids + self._state_prompt_ids)
         gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator,
-                                  prompt_states=prompt_states)
+                                  prompt_states=prompt_states, forced_ids=np.concatenate([self._state_probe, probe_ids]),
+                                  forced_prompt=np.concatenate([np.full(n_state, len(prompts)), probe_prompt]))
+        state = predicted_scores(gen.forced_values[:n_state], np.full(n_state, cfg.probe_length))
+        probes = (probe_ids, probe_prompt, gen.forced_hidden[n_state:])
         predicted = predicted_scores(gen.values, gen.lengths)
         features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
         critic_predicted = self.critic.predict(features)
@@ -203,15 +212,15 @@ class ScalarScopeEngine:
         failures = self._evaluator_failures(cycle, table.failures)
 
         # 5. update: policy from token feedback, scalar head on samples and probes, critic
-        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
-                              prompt_states=prompt_states)
+        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+                              prompt_states=prompt_states[:len(prompts)])
         train_valid = table.valid[:, self._train_cols]
         critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid)
 
         # 6. record
         entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
         return self._record(cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses,
-                            critic_loss, entry, failures, extra.get("revision"), start)
+                            critic_loss, entry, failures, extra.get("revision"), state, start)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
         """Hook between self-prediction and evaluation (the revision engine rewrites here).
@@ -222,35 +231,36 @@ class ScalarScopeEngine:
         """
         return gen, {}
 
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
-                prompt_states=None) -> dict[str, float]:
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+                prompt_states) -> dict[str, float]:
+        """One optimisation step. ``probes`` = (ids [P, L], prompt index [P], hidden states [P, L, W]
+        from decoding): off-policy responses the scalar head learns from (the trunk learns from the
+        student's own responses only, so the update's pass is exactly as large as the batch)."""
         cfg, cols = self.config, self._train_cols
-        probe_ids = rng.integers(3, self.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
-        probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
-        probe_lengths = np.full(cfg.probe_batch, cfg.probe_length)
+        probe_ids, probe_prompt, probe_hidden = probes
+        probe_lengths = np.full(len(probe_ids), probe_ids.shape[1])
         train_evals = [self.evaluators[i] for i in cols]
         probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
                                       self.tokenizer.decode_batch(probe_ids, probe_lengths),
                                       prompt_ids=[prompt_ids[p] for p in probe_prompt], response_ids=probe_ids,
                                       lengths=probe_lengths)
         failures.extend(self._evaluator_failures(cycle, probe_table.failures))
-        width = max(gen.tokens.shape[1], cfg.probe_length)
-        ids = np.concatenate([_update.pad_to(gen.tokens, width), _update.pad_to(probe_ids, width)])
+        width = max(gen.tokens.shape[1], probe_ids.shape[1])
         lengths = np.concatenate([gen.lengths, probe_lengths])
         targets = np.concatenate([table.sequence[:, cols], probe_table.sequence])
         token_targets = np.concatenate([_update.pad_to3(table.tokens[..., cols], width),
                                         _update.pad_to3(probe_table.tokens, width)])
         valid = np.concatenate([table.valid[:, cols], probe_table.valid])
 
-        if prompt_states is None:
-            with torch.no_grad():
-                prompt_states = self.model.encode_prompts(prompt_ids)
         # the trunk learns from the responses; backprop into the prompt encodings costs ~20% for little
-        states = prompt_states.detach()
-        logits, values = self.model.forward_responses(states, np.concatenate([row_prompt, probe_prompt]), ids)
-        batch, horizon = gen.tokens.shape
-        rewards = _update.token_rewards(table, cols, gen.lengths, horizon)
-        pg_loss, entropy = _update.policy_loss(logits[:batch, :horizon], gen.tokens, gen.used, rewards)
+        logits, values = self.model.forward_responses(prompt_states.detach(), row_prompt, gen.tokens)
+        # probes: one-step truncated pass from the (pre-update) hidden states decoding left behind
+        previous = torch.cat([prompt_states[torch.from_numpy(probe_prompt)][:, None].detach(),
+                              torch.from_numpy(probe_hidden[:, :-1])], dim=1)
+        probe_values = self.model.step_values(previous, probe_ids)
+        values = torch.cat([_update.pad_values(values, width), _update.pad_values(probe_values, width)])
+        rewards = _update.token_rewards(table, cols, gen.lengths, gen.tokens.shape[1])
+        pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
         h_loss = head_loss(values, lengths, targets, token_targets, table.has_tokens[cols], valid)
         loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
         self.optimizer.zero_grad(set_to_none=True)
@@ -299,7 +309,7 @@ class ScalarScopeEngine:
         return evaluator_failures(cycle, problems, self.train_names)
 
     def _record(self, cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses, critic_loss,
-                entry, failures, revision, start) -> CycleRecord:
+                entry, failures, revision, state, start) -> CycleRecord:
         metrics = cycle_metrics(table=table, train_cols=self._train_cols, names=[e.name for e in self.evaluators],
                                 predicted=predicted, critic_predicted=critic_predicted, lengths=gen.lengths,
                                 losses=losses, critic_loss=critic_loss, entry=entry)
@@ -309,7 +319,7 @@ class ScalarScopeEngine:
         failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in failures)
         record = CycleRecord(cycle, "evaluator_failed" if failed else "ok", tuple(prompts),
                              responses[0] if responses else "", metrics, entry,
-                             frozen_array(self.state_probe_predictions().ravel()), tuple(failures), None, revision)
+                             frozen_array(state.ravel()), tuple(failures), None, revision)
         return self._finish(record, start)
 
     def _record_exhausted(self, cycle, prompts, start) -> CycleRecord:

@@ -158,10 +158,10 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
                                response_ids=tokens, lengths=lengths)
 
     # -- learn from the pairs --------------------------------------------------------------
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
-                prompt_states=None) -> dict[str, float]:
-        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, rng, failures,
-                                 prompt_states=prompt_states)
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+                prompt_states) -> dict[str, float]:
+        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+                                 prompt_states)
         if not self._attempts:
             return losses
         # one extra step on the pairs: policy from the revision's advantage over the version it
@@ -214,21 +214,26 @@ def _continue_from(model, row_ids, rows, tokens, start, max_new, temperature, ge
 
 
 def _merge(base: Generation, rows, start, rev: Generation) -> Generation:
-    """``base`` with rows ``rows`` replaced from ``start`` on by ``rev``'s tokens, values and stats."""
+    """``base`` with rows ``rows`` replaced from ``start`` on by ``rev``'s tokens, values, stats and hidden states."""
     tokens, values, stats = base.tokens.copy(), base.values.copy(), base.logit_stats.copy()
+    keep_hidden = base.hidden is not None and rev.hidden is not None
+    hidden = base.hidden.copy() if keep_hidden else None
     lengths, used = base.lengths.copy(), base.used.copy()
     for i, (b, p) in enumerate(zip(rows, start, strict=True)):
         n = int(rev.used[i])
         tokens[b, p:], values[b, p:], stats[b, p:] = PAD, 0.0, 0.0
         tokens[b, p:p + n], values[b, p:p + n], stats[b, p:p + n] = rev.tokens[i, :n], rev.values[i, :n], \
             rev.logit_stats[i, :n]
+        if keep_hidden:
+            hidden[b, p:] = 0.0
+            hidden[b, p:p + n] = rev.hidden[i, :n]
         lengths[b], used[b] = p + rev.lengths[i], p + n
-    return Generation(tokens, lengths, used, stats, values)
+    return Generation(tokens, lengths, used, stats, values, hidden)
 
 
 def _take(gen: Generation, index) -> Generation:
     return Generation(gen.tokens[index], gen.lengths[index], gen.used[index], gen.logit_stats[index],
-                      gen.values[index])
+                      gen.values[index], None if gen.hidden is None else gen.hidden[index])
 
 
 def _mean_score(table: ScoreTable) -> np.ndarray:

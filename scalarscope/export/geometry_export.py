@@ -82,7 +82,8 @@ def geometry_text(run: RunGeometry, *, window: int = 20) -> str:
     projection = pca_2d(states)
     professors, professor_events = _professor_vectors(run)
     extent = max(float(np.abs(projection.coords).max()), float(np.abs(professors).max(initial=0.0)))
-    factor = COORD_BOUND / extent if extent > 0.0 else 1.0
+    # below the smallest normal float there is nothing to scale (and 1 / extent would overflow)
+    factor = COORD_BOUND / extent if extent >= np.finfo(np.float64).tiny else 1.0
     coords = projection.coords * factor
     steps = velocity(coords)
     turning = curvature(states)
