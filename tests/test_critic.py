@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
 
 from scalarscope.critics import FEATURE_NAMES, LearnedCritic, logit_features
@@ -53,3 +55,16 @@ def test_logit_features_shapes_and_repetition():
     assert feats.shape == (2, len(FEATURE_NAMES))
     repeat = FEATURE_NAMES.index("repeat_share")
     assert feats[0, repeat] == 1.0 and feats[1, repeat] == 0.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 20), st.integers(0, 2**32 - 1))
+def test_distinct_bigram_share_matches_a_set_count(batch, horizon, seed):
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(3, 6, size=(batch, horizon))  # a small alphabet, so bigrams repeat
+    lengths = rng.integers(0, horizon + 1, size=batch)
+    feats = logit_features(np.zeros((batch, horizon, 4)), tokens, lengths, lengths)
+    share = feats[:, FEATURE_NAMES.index("distinct_bigram_share")]
+    for row, n, got in zip(tokens, lengths, share, strict=True):
+        pairs = {(int(a), int(b)) for a, b in zip(row[: n - 1], row[1:n], strict=True)} if n > 1 else set()
+        assert got == len(pairs) / max(n - 1, 1)

@@ -1,8 +1,12 @@
-"""Scoped torch thread count: small models run fastest on one thread, and never stall when the
-machine is shared; the caller's setting is restored afterwards."""
+"""Threads in a cycle: a scoped torch thread count (small models run fastest on one thread, and
+never stall when the machine is shared; the caller's setting is restored afterwards), and the
+worker that reads the probes while the calling thread decodes."""
 
 from __future__ import annotations
 
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import torch
@@ -20,3 +24,31 @@ def torch_threads(n: int | None):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+_WORKER: ThreadPoolExecutor | None = None
+_WORKER_LOCK = threading.Lock()
+
+
+def probe_worker() -> ThreadPoolExecutor:
+    """The process-wide thread that reads engines' probe responses (one batched GRU pass, which
+    holds no GIL) while the calling thread decodes (a Python loop of small steps). Reading only:
+    nothing on this thread changes parameters."""
+    global _WORKER
+    with _WORKER_LOCK:
+        if _WORKER is None:
+            _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scalarscope-probes")
+        return _WORKER
+
+
+@contextmanager
+def quick_handoff(interval: float = 1e-4):
+    """Let threads trade the GIL every ``interval`` seconds inside the block (Python's default is
+    5 ms, longer than the work handed over: a worker waiting for the GIL to start or finish would
+    idle behind the decoding loop). The previous interval is restored afterwards."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)

@@ -48,6 +48,21 @@ def policy_loss(logits: torch.Tensor, tokens: np.ndarray, used: np.ndarray, rewa
     return loss, (entropy * active_t).sum() / n_active
 
 
+def adam(parameters, lr: float) -> torch.optim.Adam:
+    """Adam, fused where torch has a fused kernel for the parameters (3x faster step on CPU than
+    the per-tensor loop; the same algorithm)."""
+    parameters = list(parameters)
+    try:
+        return torch.optim.Adam(parameters, lr=lr, fused=True)
+    except (RuntimeError, ValueError):  # a device or dtype without the fused kernel
+        return torch.optim.Adam(parameters, lr=lr)
+
+
+def clip_gradients(parameters, max_norm: float) -> torch.Tensor:
+    """Clip the gradients' global norm to ``max_norm`` (0: no clipping); returns the norm before."""
+    return torch.nn.utils.clip_grad_norm_(list(parameters), max_norm or float("inf"), foreach=True)
+
+
 def pad_to(ids: np.ndarray, width: int, fill: int = 0) -> np.ndarray:
     """Right-pad token rows [B, T] to [B, width]."""
     if ids.shape[1] >= width:

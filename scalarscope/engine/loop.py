@@ -15,12 +15,12 @@ import torch
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
 from scalarscope.engine import _update, probes
 from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
-from scalarscope.engine._threads import torch_threads
+from scalarscope.engine._threads import probe_worker, quick_handoff, torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
 from scalarscope.engine.probes import STATE_PROMPT
 from scalarscope.engine.records import CycleRecord, FailureEvent, History, TrainingMetrics, frozen_array
-from scalarscope.engine.transfer import measure_transfer
+from scalarscope.engine.transfer import draw_probes, measure_transfer, summarize_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
@@ -72,7 +72,7 @@ class ScalarScopeEngine:
             raise ConfigError("prompts is empty; give at least one prompt string")
         for p in self.prompts:
             self.tokenizer.normalize(p, what="prompt")
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.learning_rate)
+        self.optimizer = _update.adam(self.model.parameters(), self.config.learning_rate)
         self.critic = LearnedCritic(n_outputs=len(self.train_names))
         self.history = History()
         self.cycle = 0
@@ -80,6 +80,7 @@ class ScalarScopeEngine:
         self._collapsed = False
         self._pending_failures: list[FailureEvent] = []
         self._stepped = False
+        self._transfer_probes = None  # see _transfer_set
         self._prompt_memory: dict[str, float] = {}
         probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
         self._state_probe = probe_rng.integers(3, self.tokenizer.vocab_size,
@@ -148,7 +149,7 @@ class ScalarScopeEngine:
     # -- one cycle -------------------------------------------------------------------------
     def _run(self, prompts: list[str]) -> CycleRecord:
         self._stepped = False
-        with torch_threads(self.config.torch_threads):
+        with torch_threads(self.config.torch_threads), quick_handoff():
             try:
                 return self._cycle_body(prompts)
             except BaseException as exc:  # an interrupted kernel, or a bug: leave the engine usable
@@ -180,29 +181,25 @@ class ScalarScopeEngine:
         if limits.max(initial=0) == 0:
             return self._record_exhausted(cycle, prompts, start)
 
-        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself). Two
-        # probe sets ride along in the same GRU steps: the fixed state probe (where the internal
-        # evaluator stands as the cycle begins: the geometry state) and this cycle's off-policy
-        # random responses, on which the scalar head also trains.
+        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself).
+        # Meanwhile the probe worker reads the probes with the same parameters: the fixed state
+        # probe (the geometry state: where the internal evaluator stands as the cycle begins), this
+        # cycle's off-policy random responses (the scalar head also trains on them) and, every
+        # transfer_every cycles, the transfer probe set.
         probe_ids = rng.integers(3, self.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
         probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
-        n_state = len(self._state_probe)
-        with torch.no_grad():  # encoded once per cycle: generation and the update both start from these
+        with torch.no_grad():  # encoded once per cycle: generation, probes and the update start from these
             prompt_states = self.model.encode_prompts(prompt_ids + self._state_prompt_ids)
+        reading = probe_worker().submit(self._read_probes, prompt_states, probe_ids, probe_prompt,
+                                         self._transfer_due(cycle))
         gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator,
-                                  prompt_states=prompt_states, forced_ids=np.concatenate([self._state_probe, probe_ids]),
-                                  forced_prompt=np.concatenate([np.full(n_state, len(prompts)), probe_prompt]))
-        state = predicted_scores(gen.forced_values[:n_state], np.full(n_state, cfg.probe_length))
-        probes = (probe_ids, probe_prompt, gen.forced_hidden[n_state:])
+                                  prompt_states=prompt_states)
+        probes = (probe_ids, probe_prompt, reading)
         predicted = predicted_scores(gen.values, gen.lengths)
-        features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
-        critic_predicted = self.critic.predict(features)
         drafted = gen
         gen, extra = self._after_prediction(cycle, prompts, prompt_ids, row_prompt, gen, predicted, rng)
         if gen is not drafted:  # [revision] the hook rewrote responses: predictions of what is evaluated
             predicted = predicted_scores(gen.values, gen.lengths)
-            features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
-            critic_predicted = self.critic.predict(features)
 
         # 4. evaluate: training evaluators and the holdout score every response
         responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
@@ -214,13 +211,16 @@ class ScalarScopeEngine:
         # 5. update: policy from token feedback, scalar head on samples and probes, critic
         losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
                               prompt_states=prompt_states[:len(prompts)])
+        features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
+        critic_predicted = self.critic.predict(features)
         train_valid = table.valid[:, self._train_cols]
         critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid)
 
         # 6. record
         entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
+        state, transfer = self._read_result(reading)
         return self._record(cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses,
-                            critic_loss, entry, failures, extra.get("revision"), state, start)
+                            critic_loss, entry, failures, extra.get("revision"), state, transfer, start)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
         """Hook between self-prediction and evaluation (the revision engine rewrites here).
@@ -233,11 +233,11 @@ class ScalarScopeEngine:
 
     def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
                 prompt_states) -> dict[str, float]:
-        """One optimisation step. ``probes`` = (ids [P, L], prompt index [P], hidden states [P, L, W]
+        """Losses of the cycle's optimisation step, which it starts. ``probes`` = (ids [P, L], prompt index [P], hidden states [P, L, W]
         from decoding): off-policy responses the scalar head learns from (the trunk learns from the
         student's own responses only, so the update's pass is exactly as large as the batch)."""
         cfg, cols = self.config, self._train_cols
-        probe_ids, probe_prompt, probe_hidden = probes
+        probe_ids, probe_prompt, reading = probes
         probe_lengths = np.full(len(probe_ids), probe_ids.shape[1])
         train_evals = [self.evaluators[i] for i in cols]
         probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
@@ -252,31 +252,74 @@ class ScalarScopeEngine:
                                         _update.pad_to3(probe_table.tokens, width)])
         valid = np.concatenate([table.valid[:, cols], probe_table.valid])
 
+        rewards = _update.token_rewards(table, cols, gen.lengths, gen.tokens.shape[1])
+
         # the trunk learns from the responses; backprop into the prompt encodings costs ~20% for little
         logits, values = self.model.forward_responses(prompt_states.detach(), row_prompt, gen.tokens)
-        # probes: one-step truncated pass from the (pre-update) hidden states decoding left behind
-        previous = torch.cat([prompt_states[torch.from_numpy(probe_prompt)][:, None].detach(),
-                              torch.from_numpy(probe_hidden[:, :-1])], dim=1)
+        # probes: one-step truncated pass from the hidden states the worker read with these parameters
+        probe_hidden = reading.result()[1]
+        previous = torch.cat([prompt_states[torch.from_numpy(probe_prompt)][:, None], probe_hidden[:, :-1]], dim=1)
         probe_values = self.model.step_values(previous, probe_ids)
         values = torch.cat([_update.pad_values(values, width), _update.pad_values(probe_values, width)])
-        rewards = _update.token_rewards(table, cols, gen.lengths, gen.tokens.shape[1])
         pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
         h_loss = head_loss(values, lengths, targets, token_targets, table.has_tokens[cols], valid)
         loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
-        self.optimizer.zero_grad(set_to_none=True)
-        if not torch.isfinite(loss):
+        losses = {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
+                  "entropy": entropy.item(), "grad_norm": 0.0}
+        if not np.isfinite(losses["loss"]):
             failures.append(FailureEvent(cycle, "divergence", "critical",
-                                         f"non-finite loss ({float(loss)}); update skipped"))
-            return {"loss": 0.0, "policy_loss": 0.0, "head_loss": 0.0, "entropy": 0.0, "grad_norm": 0.0}
+                                         f"non-finite loss ({losses['loss']}); update skipped"))
+            return dict.fromkeys(losses, 0.0)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or float("inf"))
-        if torch.isfinite(grad_norm):
-            self.optimizer.step()
-            self._stepped = True
-        else:
+        grad_norm = float(_update.clip_gradients(self.model.parameters(), cfg.grad_clip))
+        if not np.isfinite(grad_norm):
             failures.append(FailureEvent(cycle, "divergence", "critical", "non-finite gradient; update skipped"))
-        return {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
-                "entropy": entropy.item(), "grad_norm": float(np.nan_to_num(float(grad_norm), posinf=0.0))}
+            return losses
+        self.optimizer.step()
+        self._stepped = True
+        return losses | {"grad_norm": grad_norm}
+
+    def _transfer_due(self, cycle: int) -> bool:
+        every = self.config.transfer_every
+        return bool(every) and cycle % every == 0
+
+    def _transfer_set(self):
+        """The automatic transfer measurement's probes: ids [n, L], prompt index [n], their scores
+        (drawn from the seed and scored by every evaluator once, on first use)."""
+        if self._transfer_probes is None:
+            ids, prompt_index = draw_probes(self, self.config.transfer_probes, [self._entropy, 2**32 + 11])
+            lengths = np.full(len(ids), ids.shape[1])
+            prompt_ids = [self.tokenizer.encode(p) for p in self.prompts]
+            table = score_responses(self.evaluators, [self.prompts[i] for i in prompt_index],
+                                    self.tokenizer.decode_batch(ids, lengths),
+                                    prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
+            self._transfer_probes = (ids, prompt_index, table)
+        return self._transfer_probes
+
+    def _read_probes(self, prompt_states, probe_ids, probe_prompt, transfer_due: bool):
+        """[probe worker] The state probe's predicted scores [S, H], the off-policy probes' hidden
+        states [P, L, W] and, when due, the transfer probes' predicted scores [n, H] (else None)."""
+        n_state, length = len(self._state_probe), self._state_probe.shape[1]
+        state_row = np.full(n_state, len(prompt_states) - 1)  # the state prompt was encoded last
+        hidden = self.model.read_hidden(prompt_states, np.concatenate([state_row, probe_prompt]),
+                                        np.concatenate([self._state_probe, probe_ids]))
+        with torch.no_grad():
+            state = predicted_scores(self.model.head_values(hidden[:n_state]).numpy(), np.full(n_state, length))
+        transfer = None
+        if transfer_due:
+            ids, prompt_index, _ = self._transfer_set()
+            prompt_ids = [self.tokenizer.encode(p) for p in self.prompts]
+            values = self.model.predict_values(prompt_ids, prompt_index, ids)
+            transfer = predicted_scores(values, np.full(len(ids), ids.shape[1]))
+        return state, hidden[n_state:], transfer
+
+    def _read_result(self, reading):
+        """The state [S, H] and the transfer measurement (or None) from :meth:`_read_probes`."""
+        state, _, transfer_predicted = reading.result()
+        if transfer_predicted is None:
+            return state, None
+        return state, summarize_transfer(self, transfer_predicted, self._transfer_set()[2], self.cycle)
 
     # -- helpers ---------------------------------------------------------------------------
     def _difficulty(self, prompts: list[str]) -> np.ndarray:
@@ -309,7 +352,7 @@ class ScalarScopeEngine:
         return evaluator_failures(cycle, problems, self.train_names)
 
     def _record(self, cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses, critic_loss,
-                entry, failures, revision, state, start) -> CycleRecord:
+                entry, failures, revision, state, transfer, start) -> CycleRecord:
         metrics = cycle_metrics(table=table, train_cols=self._train_cols, names=[e.name for e in self.evaluators],
                                 predicted=predicted, critic_predicted=critic_predicted, lengths=gen.lengths,
                                 losses=losses, critic_loss=critic_loss, entry=entry)
@@ -319,7 +362,7 @@ class ScalarScopeEngine:
         failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in failures)
         record = CycleRecord(cycle, "evaluator_failed" if failed else "ok", tuple(prompts),
                              responses[0] if responses else "", metrics, entry,
-                             frozen_array(state.ravel()), tuple(failures), None, revision)
+                             frozen_array(state.ravel()), tuple(failures), transfer, revision)
         return self._finish(record, start)
 
     def _record_exhausted(self, cycle, prompts, start) -> CycleRecord:
@@ -328,8 +371,13 @@ class ScalarScopeEngine:
                                f"no tokens granted (run spent {self.token_pool.spent_total} of "
                                f"{self.token_pool.config.max_tokens_total}); cycle skipped")
         state = self.history[-1].state if len(self.history) else frozen_array(self.state_probe_predictions().ravel())
+        transfer = None
+        if self._transfer_due(cycle):
+            ids, prompt_index, table = self._transfer_set()
+            values = self.model.predict_values([self.tokenizer.encode(p) for p in self.prompts], prompt_index, ids)
+            transfer = summarize_transfer(self, predicted_scores(values, np.full(len(ids), ids.shape[1])), table, cycle)
         record = CycleRecord(cycle, "budget_exhausted", tuple(prompts), "",
-                             TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,))
+                             TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,), transfer)
         return self._finish(record, start)
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
@@ -348,9 +396,6 @@ class ScalarScopeEngine:
         self._collapsed = collapsed
         record = _replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
                           effective_dim=frame.effective_dim, failures=failures)
-        every = self.config.transfer_every
-        if every and record.cycle % every == 0:
-            record = _replace(record, transfer=measure_transfer(self, n=self.config.transfer_probes))
         record = _replace(record, wall_ms=(time.perf_counter() - start) * 1000.0)
         self.history.append(record)
         self.cycle += 1

@@ -124,9 +124,9 @@ class CycleRecord:
     sample_response: str
     metrics: TrainingMetrics
     ledger: LedgerEntry
-    state: np.ndarray  # [S * H] internal evaluator's predicted scores on the fixed state probe
+    state: np.ndarray  # [S * H] internal evaluator's predicted scores on the fixed state probe, as the cycle began
     failures: tuple[FailureEvent, ...] = ()
-    transfer: TransferMeasurement | None = None  # measured at this cycle, else None
+    transfer: TransferMeasurement | None = None  # measured as this cycle began (every transfer_every), else None
     revision: RevisionOutcome | None = None
     wall_ms: float = 0.0
     spectrum: np.ndarray | None = None  # normalised eigenvalues of the internal evaluator on the state probe

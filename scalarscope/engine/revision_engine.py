@@ -195,7 +195,7 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         self.optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or float("inf"))
+            grad_norm = _update.clip_gradients(self.model.parameters(), self.config.grad_clip)
             if torch.isfinite(grad_norm):
                 self.optimizer.step()
         return losses

@@ -31,8 +31,6 @@ class Generation:
     logit_stats: [B, T, 4] per-step entropy, top-1 prob, margin, EOS prob (zeros past the end).
     values:      [B, T, H] the scalar head's per-token values, computed during decoding.
     hidden:      [B, T, W] the trunk's hidden state after each token (zeros past the end), or None.
-    forced_values / forced_hidden: [F, L, H] / [F, L, W] the same for rows read with given tokens
-                 (``forced_ids``) in the same decoding pass, or None when there were none.
     """
 
     tokens: np.ndarray
@@ -41,8 +39,6 @@ class Generation:
     logit_stats: np.ndarray
     values: np.ndarray
     hidden: np.ndarray | None = None
-    forced_values: np.ndarray | None = None
-    forced_hidden: np.ndarray | None = None
 
 
 class CharStudent(nn.Module):
@@ -103,74 +99,59 @@ class CharStudent(nn.Module):
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
         prompt_states: torch.Tensor | None = None,
-        forced_ids: np.ndarray | None = None,
-        forced_prompt: np.ndarray | None = None,
     ) -> Generation:
         """Sample one response per row; row ``b`` continues prompt ``row_prompt[b]`` for at most
         ``max_new_tokens[b]`` tokens. One GRU step per new token (the hidden state is the cache).
-        ``prompt_states`` [P, W] may pass in :meth:`encode_prompts` already computed.
-
-        ``forced_ids`` [F, L] are read, not sampled, after prompts ``forced_prompt`` [F], in the same
-        GRU steps as the sampled rows (the engine's probe responses ride along this way instead of
-        needing passes of their own); their values and hidden states come back as ``forced_*``.
-        """
+        ``prompt_states`` [P, W] may pass in :meth:`encode_prompts` already computed."""
         batch = len(row_prompt)
         limits = torch.as_tensor(np.asarray(max_new_tokens), dtype=torch.long)
         horizon = int(limits.max()) if batch else 0
-        forced = torch.zeros(0, 0, dtype=torch.long) if forced_ids is None else torch.as_tensor(forced_ids)
-        n_forced, forced_len = forced.shape if forced.ndim == 2 else (0, 0)
-        steps = max(horizon, forced_len)
         if prompt_states is None:
             prompt_states = self.encode_prompts(prompt_ids)
-        rows = torch.as_tensor(np.asarray(row_prompt, dtype=np.int64))
-        if n_forced:
-            rows = torch.cat([rows, torch.as_tensor(np.asarray(forced_prompt, dtype=np.int64))])
-            forced = nn.functional.pad(forced, (0, steps - forced_len), value=PAD)
-        h = prompt_states[rows]
+        h = prompt_states[torch.as_tensor(np.asarray(row_prompt, dtype=np.int64))]
         tokens = torch.full((batch, horizon), PAD, dtype=torch.long)
         stats = torch.zeros(batch, horizon, N_LOGIT_STATS)
-        hidden = torch.zeros(batch + n_forced, steps, self.width)
+        hidden = torch.zeros(batch, horizon, self.width)
         alive = limits > 0
-        logits = self.policy_head(h[:batch])
+        logits = self.policy_head(h)
         # Gumbel-max sampling with noise drawn once for the whole horizon: one RNG call, not one per step.
         uniform = torch.rand(batch, horizon, logits.shape[-1], generator=generator).clamp_(1e-10, 1.0 - 1e-7)
         gumbel = -torch.log(-torch.log(uniform))
         gru = self.gru
         weights = (gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
-        pad_row = torch.full((batch,), PAD, dtype=torch.long)
-        for t in range(steps):
-            sampling = t < horizon and bool(alive.any())
-            if not sampling and t >= forced_len:
+        for t in range(horizon):
+            if not bool(alive.any()):
                 break
-            if sampling:
-                log_probs = torch.log_softmax(logits / temperature, dim=-1)
-                probs = log_probs.exp()
-                top2 = probs.topk(2, dim=-1).values
-                entropy = -(probs * log_probs).sum(-1)
-                step_stats = torch.stack([entropy, top2[:, 0], top2[:, 0] - top2[:, 1], probs[:, EOS]], dim=-1)
-                sampled = (log_probs + gumbel[:, t]).argmax(-1)
-                sampled = torch.where(alive, sampled, pad_row)
-                tokens[:, t] = sampled
-                stats[:, t] = step_stats * alive[:, None]
-            else:
-                sampled = pad_row
-            h = torch.gru_cell(self.embed(torch.cat([sampled, forced[:, t]]) if n_forced else sampled), h, *weights)
+            log_probs = torch.log_softmax(logits / temperature, dim=-1)
+            probs = log_probs.exp()
+            top2 = probs.topk(2, dim=-1).values
+            entropy = -(probs * log_probs).sum(-1)
+            step_stats = torch.stack([entropy, top2[:, 0], top2[:, 0] - top2[:, 1], probs[:, EOS]], dim=-1)
+            sampled = (log_probs + gumbel[:, t]).argmax(-1)
+            sampled = torch.where(alive, sampled, torch.full_like(sampled, PAD))
+            tokens[:, t] = sampled
+            stats[:, t] = step_stats * alive[:, None]
+            h = torch.gru_cell(self.embed(sampled), h, *weights)
             hidden[:, t] = h
-            if sampling:
-                logits = self.policy_head(h[:batch])
-                alive = alive & (sampled != EOS) & (t + 1 < limits)
+            logits = self.policy_head(h)
+            alive = alive & (sampled != EOS) & (t + 1 < limits)
         tokens_np = tokens.numpy()
         is_eos = tokens_np == EOS
         produced = tokens_np != PAD
         used = produced.sum(1)
         lengths = used - is_eos.any(1)
-        own = hidden[:batch, :horizon] * torch.from_numpy(produced)[..., None]
-        values_np = self.scalar_head(own).numpy()  # one head call for the whole horizon
+        hidden *= torch.from_numpy(produced)[..., None]
+        values_np = self.scalar_head(hidden).numpy()  # one head call for the whole horizon
         values_np[~produced | is_eos] = 0.0
-        forced_hidden = hidden[batch:, :forced_len]
-        forced_values = self.scalar_head(forced_hidden).numpy() if n_forced else None
         return Generation(tokens_np, lengths.astype(np.int64), used.astype(np.int64), stats.numpy(), values_np,
-                          own.numpy(), forced_values, forced_hidden.numpy() if n_forced else None)
+                          hidden.numpy())
+
+    @torch.no_grad()
+    def read_hidden(self, prompt_states: torch.Tensor, row_prompt: np.ndarray, response_ids: np.ndarray) -> torch.Tensor:
+        """Hidden states [B, T, W] after each token of given responses [B, T], without gradients."""
+        h0 = prompt_states[torch.as_tensor(np.asarray(row_prompt, dtype=np.int64))]
+        out, _ = self.gru(self.embed(torch.from_numpy(np.ascontiguousarray(response_ids))), h0[None].contiguous())
+        return out
 
     # -- teacher forcing -----------------------------------------------------------------
     def forward_responses(
@@ -187,9 +168,13 @@ class CharStudent(nn.Module):
         before = torch.cat([h0[:, None], out[:, :-1]], dim=1)
         return self.policy_head(before), self.scalar_head(out)
 
+    def head_values(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Scalar-head values [..., H] read from trunk hidden states [..., W]."""
+        return self.scalar_head(hidden)
+
     def step_values(self, previous: torch.Tensor, token_ids: np.ndarray) -> torch.Tensor:
         """Scalar-head values [..., H] of tokens [...] read one GRU step on from given hidden states
-        [..., W] (e.g. shifted ``Generation.forced_hidden``). With ``previous`` detached this is a
+        [..., W] (e.g. shifted :meth:`read_hidden` output). With ``previous`` detached this is a
         one-step truncated pass: gradients reach the head, the embedding and the GRU's step from
         each token, not the history before it."""
         ids = torch.as_tensor(np.ascontiguousarray(token_ids))
