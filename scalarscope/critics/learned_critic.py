@@ -41,7 +41,12 @@ def logit_features(logit_stats: np.ndarray, tokens: np.ndarray, lengths: np.ndar
         mean(entropy), mean(top1), min_top1, mean(margin), mean(eos), (eos * active).max(1, initial=0.0),
         repeats, distinct_share, lengths / max(horizon, 1),
     ], axis=1)
-    return np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0)
+    return _finite(features)
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    """``x`` with NaN and infinities replaced by 0 (returned as is when already finite: the usual case)."""
+    return x if np.isfinite(x).all() else np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 @dataclass
@@ -71,19 +76,23 @@ class LearnedCritic:
         self.weights[-1] = 0.5
 
     def _design(self, features: np.ndarray) -> np.ndarray:
-        z = (np.nan_to_num(features, nan=0.0, posinf=0.0, neginf=0.0) - self._mean) / np.sqrt(self._var + 1e-8)
+        z = (_finite(features) - self._mean) / np.sqrt(self._var + 1e-8)
         return np.concatenate([np.clip(z, -5.0, 5.0), np.ones((len(z), 1))], axis=1)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Predicted scores [B, n_outputs], clipped to [0, 1]."""
         return np.clip(self._design(features) @ self.weights, 0.0, 1.0)
 
-    def update(self, features: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None) -> float:
-        """One online step on a batch; returns the mean squared error *before* the update."""
-        features = np.nan_to_num(np.asarray(features, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        features = np.clip(features, -1e6, 1e6)
-        targets = np.clip(np.nan_to_num(np.asarray(targets, dtype=np.float64), nan=0.5), 0.0, 1.0)
-        error = float(np.mean((self.predict(features) - targets) ** 2))
+    def update(self, features: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None, *,
+               predicted: np.ndarray | None = None) -> float:
+        """One online step on a batch; returns the mean squared error *before* the update.
+
+        predicted: ``predict(features)`` if the caller already has it (saves computing it twice).
+        """
+        features = np.clip(_finite(np.asarray(features, dtype=np.float64)), -1e6, 1e6)
+        targets = np.asarray(targets, dtype=np.float64)
+        targets = np.clip(targets if np.isfinite(targets).all() else np.nan_to_num(targets, nan=0.5), 0.0, 1.0)
+        error = float(np.mean(((self.predict(features) if predicted is None else predicted) - targets) ** 2))
         # running moments with the same forgetting, so standardisation tracks the policy
         batch_mean, batch_var = features.mean(0), features.var(0)
         keep = self._count * self.forgetting

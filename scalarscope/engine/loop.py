@@ -19,7 +19,14 @@ from scalarscope.engine._threads import probe_worker, quick_handoff, torch_threa
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
 from scalarscope.engine.probes import STATE_PROMPT
-from scalarscope.engine.records import CycleRecord, FailureEvent, History, TrainingMetrics, frozen_array
+from scalarscope.engine.records import (
+    CycleRecord,
+    FailureEvent,
+    History,
+    TrainingMetrics,
+    TransferMeasurement,
+    frozen_array,
+)
 from scalarscope.engine.transfer import draw_probes, measure_transfer, summarize_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import check_evaluators, score_responses
@@ -81,6 +88,9 @@ class ScalarScopeEngine:
         self._pending_failures: list[FailureEvent] = []
         self._stepped = False
         self._transfer_probes = None  # see _transfer_set
+        self._transfer_reading = None  # this cycle's transfer read on the probe worker, if due
+        self._prompt_ids: dict[str, np.ndarray] = {}  # see _encode_prompt
+        self._splits: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see _batch_split
         self._prompt_memory: dict[str, float] = {}
         probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
         self._state_probe = probe_rng.integers(3, self.tokenizer.vocab_size,
@@ -158,6 +168,7 @@ class ScalarScopeEngine:
 
     def _abandon_cycle(self, exc: BaseException) -> None:
         """Roll an unfinished cycle back (budget, counter) and record why on the next cycle."""
+        self._transfer_reading = None
         if self.token_pool.cycle_open:
             self.token_pool.abort_cycle()
         note = " after the parameter update (parameters keep it)" if self._stepped else "; parameters unchanged"
@@ -170,9 +181,8 @@ class ScalarScopeEngine:
         cycle, cfg = self.cycle, self.config
         rng = np.random.default_rng([self._entropy, cycle, 2])
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        prompt_ids = [self.tokenizer.encode(p, what="prompt") for p in prompts]
-        rows = np.diff(np.linspace(0, cfg.batch_size, len(prompts) + 1).round().astype(int))
-        row_prompt = np.repeat(np.arange(len(prompts)), rows)
+        prompt_ids = [self._encode_prompt(p) for p in prompts]
+        rows, row_prompt = self._batch_split(len(prompts))
 
         # 1. budget: the governor grants tokens per prompt
         self.token_pool.open_cycle(cycle)
@@ -190,8 +200,13 @@ class ScalarScopeEngine:
         probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
         with torch.no_grad():  # encoded once per cycle: generation, probes and the update start from these
             prompt_states = self.model.encode_prompts(prompt_ids + self._state_prompt_ids)
-        reading = probe_worker().submit(self._read_probes, prompt_states, probe_ids, probe_prompt,
-                                         self._transfer_due(cycle))
+        reading = probe_worker().submit(self._read_probes, prompt_states, probe_ids, probe_prompt)
+        # the transfer read is long (hundreds of probes): it may run on into the update, which
+        # waits for it before changing a parameter (_update)
+        self._transfer_reading = None
+        if self._transfer_due(cycle):
+            self._transfer_set()  # drawn and scored here, once, not on the worker
+            self._transfer_reading = probe_worker().submit(self._read_transfer)
         gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator,
                                   prompt_states=prompt_states)
         probes = (probe_ids, probe_prompt, reading)
@@ -214,11 +229,12 @@ class ScalarScopeEngine:
         features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
         critic_predicted = self.critic.predict(features)
         train_valid = table.valid[:, self._train_cols]
-        critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid)
+        critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid,
+                                         predicted=critic_predicted)
 
         # 6. record
         entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
-        state, transfer = self._read_result(reading)
+        state, transfer = reading.result()[0], self._transfer_result()
         return self._record(cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses,
                             critic_loss, entry, failures, extra.get("revision"), state, transfer, start)
 
@@ -276,9 +292,27 @@ class ScalarScopeEngine:
         if not np.isfinite(grad_norm):
             failures.append(FailureEvent(cycle, "divergence", "critical", "non-finite gradient; update skipped"))
             return losses
+        if self._transfer_reading is not None:
+            self._transfer_reading.result()  # it reads the parameters this cycle started from
         self.optimizer.step()
         self._stepped = True
         return losses | {"grad_norm": grad_norm}
+
+    def _encode_prompt(self, prompt: str) -> np.ndarray:
+        """Token ids of ``prompt`` (cached: a prompt source repeats its prompts; do not modify)."""
+        ids = self._prompt_ids.get(prompt)
+        if ids is None:
+            ids = self._prompt_ids[prompt] = self.tokenizer.encode(prompt, what="prompt")
+            ids.flags.writeable = False
+        return ids
+
+    def _batch_split(self, n_prompts: int) -> tuple[np.ndarray, np.ndarray]:
+        """Responses per prompt [P] (the batch split as evenly as it goes) and each row's prompt [B]
+        (cached per number of prompts; do not modify)."""
+        if n_prompts not in self._splits:
+            rows = np.diff(np.linspace(0, self.config.batch_size, n_prompts + 1).round().astype(int))
+            self._splits[n_prompts] = (rows, np.repeat(np.arange(n_prompts), rows))
+        return self._splits[n_prompts]
 
     def _transfer_due(self, cycle: int) -> bool:
         every = self.config.transfer_every
@@ -297,29 +331,29 @@ class ScalarScopeEngine:
             self._transfer_probes = (ids, prompt_index, table)
         return self._transfer_probes
 
-    def _read_probes(self, prompt_states, probe_ids, probe_prompt, transfer_due: bool):
-        """[probe worker] The state probe's predicted scores [S, H], the off-policy probes' hidden
-        states [P, L, W] and, when due, the transfer probes' predicted scores [n, H] (else None)."""
+    def _read_probes(self, prompt_states, probe_ids, probe_prompt):
+        """[probe worker] The state probe's predicted scores [S, H] and the off-policy probes'
+        hidden states [P, L, W]."""
         n_state, length = len(self._state_probe), self._state_probe.shape[1]
         state_row = np.full(n_state, len(prompt_states) - 1)  # the state prompt was encoded last
         hidden = self.model.read_hidden(prompt_states, np.concatenate([state_row, probe_prompt]),
                                         np.concatenate([self._state_probe, probe_ids]))
         with torch.no_grad():
             state = predicted_scores(self.model.head_values(hidden[:n_state]).numpy(), np.full(n_state, length))
-        transfer = None
-        if transfer_due:
-            ids, prompt_index, _ = self._transfer_set()
-            prompt_ids = [self.tokenizer.encode(p) for p in self.prompts]
-            values = self.model.predict_values(prompt_ids, prompt_index, ids)
-            transfer = predicted_scores(values, np.full(len(ids), ids.shape[1]))
-        return state, hidden[n_state:], transfer
+        return state, hidden[n_state:]
 
-    def _read_result(self, reading):
-        """The state [S, H] and the transfer measurement (or None) from :meth:`_read_probes`."""
-        state, _, transfer_predicted = reading.result()
-        if transfer_predicted is None:
-            return state, None
-        return state, summarize_transfer(self, transfer_predicted, self._transfer_set()[2], self.cycle)
+    def _read_transfer(self) -> np.ndarray:
+        """[probe worker] The internal evaluator's predicted scores [n, H] on the transfer probe set."""
+        ids, prompt_index, _ = self._transfer_set()
+        values = self.model.predict_values([self.tokenizer.encode(p) for p in self.prompts], prompt_index, ids)
+        return predicted_scores(values, np.full(len(ids), ids.shape[1]))
+
+    def _transfer_result(self) -> TransferMeasurement | None:
+        """This cycle's automatic transfer measurement, if one was due."""
+        reading, self._transfer_reading = self._transfer_reading, None
+        if reading is None:
+            return None
+        return summarize_transfer(self, reading.result(), self._transfer_set()[2], self.cycle)
 
     # -- helpers ---------------------------------------------------------------------------
     def _difficulty(self, prompts: list[str]) -> np.ndarray:
@@ -356,9 +390,14 @@ class ScalarScopeEngine:
         metrics = cycle_metrics(table=table, train_cols=self._train_cols, names=[e.name for e in self.evaluators],
                                 predicted=predicted, critic_predicted=critic_predicted, lengths=gen.lengths,
                                 losses=losses, critic_loss=critic_loss, entry=entry)
-        for p, prompt in enumerate(prompts):  # what the adaptive governor reads next time
-            rows = predicted[row_prompt == p]
-            self._prompt_memory[prompt] = float(1.0 - rows.mean() + rows.mean(1).std() + rows.std(1).mean())
+        # what the adaptive governor reads next time, per prompt: 1 - mean predicted score, plus the
+        # spread of its responses' mean predictions and the mean spread over heads
+        count = np.maximum(np.bincount(row_prompt, minlength=len(prompts)), 1)
+        row_mean = predicted.mean(1)
+        mean = np.bincount(row_prompt, row_mean, len(prompts)) / count
+        spread = np.sqrt(np.maximum(np.bincount(row_prompt, row_mean**2, len(prompts)) / count - mean**2, 0.0))
+        disagreement = np.bincount(row_prompt, predicted.std(1), len(prompts)) / count
+        self._prompt_memory.update(zip(prompts, (1.0 - mean + spread + disagreement).tolist(), strict=True))
         failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in failures)
         record = CycleRecord(cycle, "evaluator_failed" if failed else "ok", tuple(prompts),
                              responses[0] if responses else "", metrics, entry,
@@ -373,21 +412,17 @@ class ScalarScopeEngine:
         state = self.history[-1].state if len(self.history) else frozen_array(self.state_probe_predictions().ravel())
         transfer = None
         if self._transfer_due(cycle):
-            ids, prompt_index, table = self._transfer_set()
-            values = self.model.predict_values([self.tokenizer.encode(p) for p in self.prompts], prompt_index, ids)
-            transfer = summarize_transfer(self, predicted_scores(values, np.full(len(ids), ids.shape[1])), table, cycle)
+            transfer = summarize_transfer(self, self._read_transfer(), self._transfer_set()[2], cycle)
         record = CycleRecord(cycle, "budget_exhausted", tuple(prompts), "",
                              TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,), transfer)
         return self._finish(record, start)
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
-        if self._pending_failures:
-            record = _replace(record, failures=tuple(self._pending_failures) + record.failures)
-            self._pending_failures = []
+        failures = tuple(self._pending_failures) + record.failures
+        self._pending_failures = []
         # geometry, incrementally: O(1) per cycle whatever the length of the run
         frame = self.geometry.update(record.state)
         spectrum = normalized_spectrum(record.state.reshape(-1, len(self.train_names)))
-        failures = record.failures
         # a window of a few states is low-dimensional by construction: judge collapse on a full window
         collapsed = len(self.history) + 1 >= GEOMETRY_WINDOW and 0.0 < frame.effective_dim < 1.5
         if collapsed and not self._collapsed:
@@ -395,8 +430,8 @@ class ScalarScopeEngine:
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
         self._collapsed = collapsed
         record = _replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
-                          effective_dim=frame.effective_dim, failures=failures)
-        record = _replace(record, wall_ms=(time.perf_counter() - start) * 1000.0)
+                          effective_dim=frame.effective_dim, failures=failures,
+                          wall_ms=(time.perf_counter() - start) * 1000.0)
         self.history.append(record)
         self.cycle += 1
         return record
