@@ -25,8 +25,9 @@ def cycle_metrics(*, table: ScoreTable, train_cols: np.ndarray, names: Sequence[
         critic_surprise = float(np.abs(critic_predicted[rows_ok].mean(1) - agg_true).mean())
     else:
         surprise = critic_surprise = 0.0
-    scores = {name: float(table.sequence[table.valid[:, i], i].mean())
-              for i, name in enumerate(names) if table.valid[:, i].any()}
+    counts = table.valid.sum(0)
+    means = (table.sequence * table.valid).sum(0) / np.maximum(counts, 1)
+    scores = {name: mean for name, mean, n in zip(names, means.tolist(), counts.tolist(), strict=True) if n}
     return TrainingMetrics(
         loss=losses["loss"], policy_loss=losses["policy_loss"], head_loss=losses["head_loss"],
         critic_loss=critic_loss, tokens_used=entry.used, tokens_granted=entry.granted,
