@@ -156,6 +156,8 @@ class TokenPool:
 
 def _split(budget: int, requests: np.ndarray, weights: np.ndarray, floor: int) -> np.ndarray:
     """Integer shares of ``budget`` in proportion to ``weights``, each at most its request."""
+    if budget >= requests.sum():  # enough for every request (the usual case): nothing to share out
+        return requests.copy()
     grants = np.minimum(requests, floor if floor * len(requests) <= budget else 0).astype(np.int64)
     left = budget - int(grants.sum())
     active = grants < requests
