@@ -266,3 +266,23 @@ def test_history_frame_has_no_gaps():
     frame = engine.history.to_frame()
     assert not frame.isna().any().any()
     assert list(engine.history.transfer_frame().cycle) == [0, 5, 10]
+
+
+def _step_once(queue) -> None:
+    queue.put(ScalarScopeEngine(seed=3, config=EngineConfig(batch_size=4, transfer_every=0)).step().cycle)
+
+
+def test_a_forked_child_can_train():
+    """The probe worker thread is not inherited by fork; the child must get its own, not hang."""
+    import multiprocessing
+
+    ScalarScopeEngine(seed=2, config=EngineConfig(batch_size=4, transfer_every=0)).step()  # parent's worker exists
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_step_once, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0 and queue.get(timeout=5) == 0

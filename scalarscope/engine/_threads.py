@@ -4,6 +4,7 @@ worker that reads the probes while the calling thread decodes."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,15 @@ def torch_threads(n: int | None):
 
 _WORKER: ThreadPoolExecutor | None = None
 _WORKER_LOCK = threading.Lock()
+
+
+def _forget_worker_after_fork() -> None:
+    """A forked child inherits the executor but not its thread: work sent to it would never run."""
+    global _WORKER, _WORKER_LOCK
+    _WORKER, _WORKER_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_worker_after_fork)
 
 
 def probe_worker() -> ThreadPoolExecutor:

@@ -72,7 +72,9 @@ def compare_targeting(seeds: Sequence[int] = (0, 1, 2, 3, 4), cycles: int = 100,
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from scalarscope.sweeps.runner import worker_context
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
             rows = list(pool.map(_one, jobs))
     else:
         rows = [_one(job) for job in jobs]

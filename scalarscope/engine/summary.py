@@ -9,6 +9,8 @@ from scalarscope.engine.loop import ScalarScopeEngine
 from scalarscope.evaluators.synthetic import correlated_evaluators
 from scalarscope.governor import GovernorConfig, TokenPool
 
+FINAL_PROBES = 2000  # probe responses of the summary's final transfer measurement
+
 
 def train_default_world(*, overlap: float = 0.5, cycles: int = 300, seed: int = 0, n: int = 5,
                         holdout: str | None = None, budget: int | None = None, strategy: str = "fixed",
@@ -38,11 +40,10 @@ def summarize(engine: ScalarScopeEngine, *, window: int = 20) -> str:
     lines = [f"{'metric':<34}{'first ' + str(len(head)):>12}{'last ' + str(len(tail)):>12}"]
     for label, col in rows:
         lines.append(f"{label:<34}{head[col].mean():>12.3f}{tail[col].mean():>12.3f}")
-    transfers = engine.history.transfers
-    if transfers and engine.holdout is not None:
-        last = transfers[-1]
-        lines.append(f"holdout transfer ({last.holdout}) at cycle {last.cycle}: {last.transfer:.3f} "
-                     f"(ceiling {last.ceiling:.3f}, ratio {last.ratio:.2f})")
+    if engine.holdout is not None:  # the trained student, on fresh probes (the history's points are live views)
+        final = engine.holdout_transfer(FINAL_PROBES)
+        lines.append(f"holdout transfer ({final.holdout}) after cycle {len(frame) - 1}: {final.transfer:.3f} "
+                     f"(ceiling {final.ceiling:.3f}, ratio {final.ratio:.2f}; {final.n} fresh probes)")
     seconds = getattr(engine, "wall_seconds", None)
     if seconds:
         lines.append(f"{len(frame)} cycles in {seconds:.1f} s ({1000 * seconds / len(frame):.1f} ms per cycle)")

@@ -82,7 +82,7 @@ def _collect(done: Iterator[tuple[RunSpec, Callable[[], dict]]], total: int, pro
 def _run_local(specs: Sequence[RunSpec], *, n_jobs: int, progress: bool) -> dict[int, dict]:
     if n_jobs == 1:
         return _collect(((s, lambda s=s: run_one(s)) for s in specs), len(specs), progress, "sweep")
-    executor = ProcessPoolExecutor(max_workers=n_jobs, mp_context=_context())
+    executor = ProcessPoolExecutor(max_workers=n_jobs, mp_context=worker_context())
     try:
         futures = {executor.submit(run_one, spec): spec for spec in specs}
         done = ((futures[f], f.result) for f in as_completed(futures))
@@ -96,7 +96,7 @@ _PRELOAD = ("__main__", "torch", "torch._dynamo", "sklearn.decomposition", "scal
             "scalarscope.evaluators.overlap", "scalarscope.sweeps.worker")
 
 
-def _context():
+def worker_context():
     """forkserver (spawn where unavailable): workers never inherit a forked, threaded torch.
 
     Scripts that call :func:`sweep` need the usual ``if __name__ == "__main__":`` guard. The fork
