@@ -249,9 +249,12 @@ class ScalarScopeEngine:
 
     def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
                 prompt_states) -> dict[str, float]:
-        """Losses of the cycle's optimisation step, which it starts. ``probes`` = (ids [P, L], prompt index [P], hidden states [P, L, W]
-        from decoding): off-policy responses the scalar head learns from (the trunk learns from the
-        student's own responses only, so the update's pass is exactly as large as the batch)."""
+        """One optimisation step; returns its losses and gradient norm.
+
+        ``probes`` = (ids [P, L], prompt index [P], the probe worker's pending read): off-policy
+        random responses the scalar head also learns from, through a one-step truncated pass from
+        the hidden states the worker read (the full pass through the GRU is the student's own
+        responses only)."""
         cfg, cols = self.config, self._train_cols
         probe_ids, probe_prompt, reading = probes
         probe_lengths = np.full(len(probe_ids), probe_ids.shape[1])
