@@ -47,3 +47,25 @@ def test_generation_is_seeded_and_nothing_global_is_touched():
     ga = a.generate(ids, np.zeros(4, int), np.full(4, 10), generator=torch.Generator().manual_seed(1))
     gb = b.generate(ids, np.zeros(4, int), np.full(4, 10), generator=torch.Generator().manual_seed(1))
     np.testing.assert_array_equal(ga.tokens, gb.tokens)
+
+
+def test_decoding_returns_the_hidden_states_a_full_pass_computes():
+    """Generation.hidden equals the teacher-forced GRU's outputs; read_hidden and step_values agree."""
+    student = default_student(seed=4, n_heads=2)
+    torch.nn.init.normal_(student.scalar_head.weight)
+    tok = student.tokenizer
+    prompts = [tok.encode("judge this:"), tok.encode("x")]
+    row_prompt = np.array([0, 1, 1])
+    gen = student.generate(prompts, row_prompt, np.array([9, 9, 4]), generator=torch.Generator().manual_seed(2))
+    states = student.encode_prompts(prompts)
+    full = student.read_hidden(states, row_prompt, gen.tokens).numpy()
+    assert gen.hidden.shape == (3, gen.tokens.shape[1], student.width)
+    for b in range(3):
+        n = gen.used[b]
+        np.testing.assert_allclose(gen.hidden[b, :n], full[b, :n], atol=1e-5)
+        assert not gen.hidden[b, n:].any()  # zeros past the end
+    # one truncated step from the previous hidden state gives the same values as the full pass
+    with torch.no_grad():
+        previous = torch.cat([states[torch.from_numpy(row_prompt)][:, None], torch.from_numpy(full[:, :-1])], dim=1)
+        stepped = student.step_values(previous, gen.tokens).numpy()
+        np.testing.assert_allclose(stepped, student.head_values(torch.from_numpy(full)).numpy(), atol=1e-5)
