@@ -69,3 +69,10 @@ def test_decoding_returns_the_hidden_states_a_full_pass_computes():
         previous = torch.cat([states[torch.from_numpy(row_prompt)][:, None], torch.from_numpy(full[:, :-1])], dim=1)
         stepped = student.step_values(previous, gen.tokens).numpy()
         np.testing.assert_allclose(stepped, student.head_values(torch.from_numpy(full)).numpy(), atol=1e-5)
+
+
+def test_the_default_student_implements_the_protocol():
+    from scalarscope.student.protocol import Student
+
+    assert isinstance(default_student(seed=0), Student)
+    assert not isinstance(object(), Student)
