@@ -286,3 +286,17 @@ def test_a_forked_child_can_train():
     if alive:
         child.kill()
     assert not alive and child.exitcode == 0 and queue.get(timeout=5) == 0
+
+
+def test_engines_in_two_threads_leave_the_switch_interval_as_they_found_it():
+    import sys
+    import threading
+
+    before = sys.getswitchinterval()
+    engines = [ScalarScopeEngine(seed=s, config=EngineConfig(batch_size=4, transfer_every=0)) for s in (0, 1)]
+    threads = [threading.Thread(target=e.run, args=(15,), kwargs={"progress": False}) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sys.getswitchinterval() == before and all(len(e.history) == 15 for e in engines)
