@@ -15,7 +15,7 @@ contenders, timed in one process, interleaved in 25-cycle blocks, medians report
 
 Targets (issue 2): <= 12 ms per cycle, engine within 1.2x of the bare loop.
 
-    python benchmarks/bench_cycle.py [--cycles 300] [--threads N]
+    python benchmarks/bench_cycle.py [--cycles 600] [--threads N]
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def time_block(step, n: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=300, help="cycles timed per contender")
+    parser.add_argument("--cycles", type=int, default=600, help="cycles timed per contender (24 interleaved blocks)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for all (the engine default is 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
