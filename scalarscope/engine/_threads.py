@@ -5,7 +5,6 @@ worker that reads the probes while the calling thread decodes."""
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -49,27 +48,3 @@ def probe_worker() -> ThreadPoolExecutor:
         if _WORKER is None:
             _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scalarscope-probes")
         return _WORKER
-
-
-_HANDOFF = {"depth": 0, "previous": 0.0}
-_HANDOFF_LOCK = threading.Lock()
-
-
-@contextmanager
-def quick_handoff(interval: float = 1e-4):
-    """Let threads trade the GIL every ``interval`` seconds inside the block (Python's default is
-    5 ms, longer than the work handed over: a worker waiting for the GIL to start or finish would
-    idle behind the decoding loop). Nested or concurrent blocks (engines in several threads) share
-    one setting; the interval in force before the first of them is restored after the last."""
-    with _HANDOFF_LOCK:
-        if _HANDOFF["depth"] == 0:
-            _HANDOFF["previous"] = sys.getswitchinterval()
-            sys.setswitchinterval(min(_HANDOFF["previous"], interval))
-        _HANDOFF["depth"] += 1
-    try:
-        yield
-    finally:
-        with _HANDOFF_LOCK:
-            _HANDOFF["depth"] -= 1
-            if _HANDOFF["depth"] == 0:
-                sys.setswitchinterval(_HANDOFF["previous"])

@@ -15,7 +15,7 @@ import torch
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
 from scalarscope.engine import _update, probes
 from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
-from scalarscope.engine._threads import probe_worker, quick_handoff, torch_threads
+from scalarscope.engine._threads import probe_worker, torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
 from scalarscope.engine.probes import STATE_PROMPT
@@ -159,7 +159,7 @@ class ScalarScopeEngine:
     # -- one cycle -------------------------------------------------------------------------
     def _run(self, prompts: list[str]) -> CycleRecord:
         self._stepped = False
-        with torch_threads(self.config.torch_threads), quick_handoff():
+        with torch_threads(self.config.torch_threads):
             try:
                 return self._cycle_body(prompts)
             except BaseException as exc:  # an interrupted kernel, or a bug: leave the engine usable
