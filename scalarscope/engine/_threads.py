@@ -1,6 +1,6 @@
 """Threads in a cycle: a scoped torch thread count (small models run fastest on one thread, and
 never stall when the machine is shared; the caller's setting is restored afterwards), and the
-worker that reads the probes while the calling thread decodes."""
+worker that reads the probes while the calling thread runs the update's passes."""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ os.register_at_fork(after_in_child=_forget_worker_after_fork)
 
 
 def probe_worker() -> ThreadPoolExecutor:
-    """The process-wide thread that reads engines' probe responses (one batched GRU pass, which
-    holds no GIL) while the calling thread decodes (a Python loop of small steps). Reading only:
-    nothing on this thread changes parameters."""
+    """The process-wide thread that reads engines' probe responses (batched GRU passes) while the
+    calling thread runs the update's teacher-forced and backward passes, single torch calls that
+    hold no GIL. Reading only: nothing on this thread changes parameters."""
     global _WORKER
     with _WORKER_LOCK:
         if _WORKER is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -88,6 +89,7 @@ class ScalarScopeEngine:
         self._pending_failures: list[FailureEvent] = []
         self._stepped = False
         self._transfer_probes = None  # see _transfer_set
+        self._reading = None  # this cycle's probe read on the probe worker (see _update)
         self._transfer_reading = None  # this cycle's transfer read on the probe worker, if due
         self._prompt_ids: dict[str, np.ndarray] = {}  # see _encode_prompt
         self._splits: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see _batch_split
@@ -168,7 +170,7 @@ class ScalarScopeEngine:
 
     def _abandon_cycle(self, exc: BaseException) -> None:
         """Roll an unfinished cycle back (budget, counter) and record why on the next cycle."""
-        self._transfer_reading = None
+        self._transfer_reading = self._reading = None
         if self.token_pool.cycle_open:
             self.token_pool.abort_cycle()
         note = " after the parameter update (parameters keep it)" if self._stepped else "; parameters unchanged"
@@ -191,25 +193,16 @@ class ScalarScopeEngine:
         if limits.max(initial=0) == 0:
             return self._record_exhausted(cycle, prompts, start)
 
-        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself).
-        # Meanwhile the probe worker reads the probes with the same parameters: the fixed state
-        # probe (the geometry state: where the internal evaluator stands as the cycle begins), this
-        # cycle's off-policy random responses (the scalar head also trains on them) and, every
-        # transfer_every cycles, the transfer probe set.
+        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself)
         probe_ids = rng.integers(3, self.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
         probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
         with torch.no_grad():  # encoded once per cycle: generation, probes and the update start from these
             prompt_states = self.model.encode_prompts(prompt_ids + self._state_prompt_ids)
-        reading = probe_worker().submit(self._read_probes, prompt_states, probe_ids, probe_prompt)
-        # the transfer read is long (hundreds of probes): it may run on into the update, which
-        # waits for it before changing a parameter (_update)
-        self._transfer_reading = None
         if self._transfer_due(cycle):
-            self._transfer_set()  # drawn and scored here, once, not on the worker
-            self._transfer_reading = probe_worker().submit(self._read_transfer)
+            self._transfer_set()  # drawn and scored here, once, not on the probe worker
         gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator,
                                   prompt_states=prompt_states)
-        probes = (probe_ids, probe_prompt, reading)
+        probes = (probe_ids, probe_prompt, partial(self._read_probes, prompt_states, probe_ids, probe_prompt))
         predicted = predicted_scores(gen.values, gen.lengths)
         drafted = gen
         gen, extra = self._after_prediction(cycle, prompts, prompt_ids, row_prompt, gen, predicted, rng)
@@ -234,7 +227,7 @@ class ScalarScopeEngine:
 
         # 6. record
         entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
-        state, transfer = reading.result()[0], self._transfer_result()
+        state, transfer = self._reading.result()[0], self._transfer_result()
         return self._record(cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses,
                             critic_loss, entry, failures, extra.get("revision"), state, transfer, start)
 
@@ -256,7 +249,7 @@ class ScalarScopeEngine:
         the hidden states the worker read (the full pass through the GRU is the student's own
         responses only)."""
         cfg, cols = self.config, self._train_cols
-        probe_ids, probe_prompt, reading = probes
+        probe_ids, probe_prompt, read_probes = probes
         probe_lengths = np.full(len(probe_ids), probe_ids.shape[1])
         train_evals = [self.evaluators[i] for i in cols]
         probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
@@ -273,10 +266,18 @@ class ScalarScopeEngine:
 
         rewards = _update.token_rewards(table, cols, gen.lengths, gen.tokens.shape[1])
 
+        # The probe worker reads the probes with the parameters the cycle started from, while this
+        # thread runs the teacher-forced pass (one GRU call that holds no GIL, so the two overlap
+        # almost for free; during decoding they would contend): the fixed state probe (the geometry
+        # state), this cycle's off-policy probes and, when due, the transfer probe set, which may
+        # run on into the backward pass: the step below waits for it.
+        self._reading = probe_worker().submit(read_probes)
+        if self._transfer_due(cycle):
+            self._transfer_reading = probe_worker().submit(self._read_transfer)
         # the trunk learns from the responses; backprop into the prompt encodings costs ~20% for little
         logits, values = self.model.forward_responses(prompt_states.detach(), row_prompt, gen.tokens)
-        # probes: one-step truncated pass from the hidden states the worker read with these parameters
-        probe_hidden = reading.result()[1]
+        # probes: one-step truncated pass from the hidden states the worker read
+        probe_hidden = self._reading.result()[1]
         previous = torch.cat([prompt_states[torch.from_numpy(probe_prompt)][:, None], probe_hidden[:, :-1]], dim=1)
         probe_values = self.model.step_values(previous, probe_ids)
         values = torch.cat([_update.pad_values(values, width), _update.pad_values(probe_values, width)])

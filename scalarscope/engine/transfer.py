@@ -9,7 +9,7 @@ training evaluators' own aggregate score, i.e. how much of the holdout is knowab
 ``engine.holdout_transfer(n)`` draws fresh probes and measures the parameters as they are. The
 engine's automatic measurement every ``transfer_every`` cycles uses one probe set drawn from the
 seed and scored once, and measures the parameters that cycle starts from (like the geometry state),
-on the probe worker while the cycle decodes: successive points differ only by what was learned.
+on the probe worker during the cycle's update: successive points differ only by what was learned.
 """
 
 from __future__ import annotations
