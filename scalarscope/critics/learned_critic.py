@@ -25,22 +25,22 @@ FEATURE_NAMES = (
 def logit_features(logit_stats: np.ndarray, tokens: np.ndarray, lengths: np.ndarray, used: np.ndarray) -> np.ndarray:
     """Per-response features [B, 9] from per-step stats [B, T, 4], tokens [B, T] and lengths [B]."""
     batch, horizon = tokens.shape[:2]
-    steps = np.maximum(used, 1)[:, None]
     active = np.arange(horizon)[None, :] < used[:, None]
-    entropy, top1, margin, eos = (logit_stats[..., i] for i in range(4))
-    mean = lambda x: (x * active).sum(1) / steps[:, 0]  # noqa: E731
-    min_top1 = np.where(active, top1, np.inf).min(1, initial=np.inf)
-    min_top1 = np.where(np.isfinite(min_top1), min_top1, 0.0)
+    masked = logit_stats * active[..., None]
+    means = masked.sum(1) / np.maximum(used, 1)[:, None]  # entropy, top-1, margin, EOS
+    min_top1 = np.where(active, logit_stats[..., 1], np.inf).min(1, initial=np.inf)
     body = np.arange(1, horizon)[None, :] < lengths[:, None] if horizon > 1 else np.zeros((batch, 0), bool)
-    repeats = ((tokens[:, 1:] == tokens[:, :-1]) & body).sum(1) / np.maximum(lengths - 1, 1)
+    pairs = np.maximum(lengths - 1, 1)
     # distinct bigrams per row, vectorised: sort each row's codes (-1 outside the body), count changes
     codes = np.sort(np.where(body, tokens[:, :-1].astype(np.int64) * 4096 + tokens[:, 1:], -1), axis=1)
     distinct = (codes[:, :1] >= 0).sum(1) + ((codes[:, 1:] != codes[:, :-1]) & (codes[:, 1:] >= 0)).sum(1)
-    distinct_share = distinct / np.maximum(lengths - 1, 1)
-    features = np.stack([
-        mean(entropy), mean(top1), min_top1, mean(margin), mean(eos), (eos * active).max(1, initial=0.0),
-        repeats, distinct_share, lengths / max(horizon, 1),
-    ], axis=1)
+    features = np.empty((batch, len(FEATURE_NAMES)))
+    features[:, [0, 1, 3, 4]] = means
+    features[:, 2] = np.where(np.isfinite(min_top1), min_top1, 0.0)
+    features[:, 5] = masked[..., 3].max(1, initial=0.0)
+    features[:, 6] = ((tokens[:, 1:] == tokens[:, :-1]) & body).sum(1) / pairs
+    features[:, 7] = distinct / pairs
+    features[:, 8] = lengths / max(horizon, 1)
     return _finite(features)
 
 
