@@ -201,6 +201,10 @@ def test_budget_runs_out_as_a_recorded_outcome(small_config):
     assert statuses[-1] == "budget_exhausted"
     assert pool.spent_total <= 250
     assert any(f.category == "budget_exhausted" for f in engine.history.failures)
+    # a state is where the internal evaluator stood as its cycle began: after the last update
+    first_exhausted = statuses.index("budget_exhausted")
+    np.testing.assert_allclose(engine.history[first_exhausted].state, engine.state_probe_predictions().ravel())
+    assert not np.allclose(engine.history[first_exhausted].state, engine.history[first_exhausted - 1].state)
 
 
 def test_budget_change_applies_to_next_cycle(small_config):

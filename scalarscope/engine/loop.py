@@ -413,7 +413,7 @@ class ScalarScopeEngine:
         failure = FailureEvent(cycle, "budget_exhausted", "warning",
                                f"no tokens granted (run spent {self.token_pool.spent_total} of "
                                f"{self.token_pool.config.max_tokens_total}); cycle skipped")
-        state = self.history[-1].state if len(self.history) else frozen_array(self.state_probe_predictions().ravel())
+        state = frozen_array(self.state_probe_predictions().ravel())  # as the cycle began: nothing changes it
         transfer = None
         if self._transfer_due(cycle):
             transfer = summarize_transfer(self, self._read_transfer(), self._transfer_set()[2], cycle)
