@@ -6,9 +6,6 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 from sklearn.decomposition import PCA
 
 from scalarscope.errors import ConfigError
@@ -25,7 +22,6 @@ from scalarscope.geometry import (
     pca_2d,
     velocity,
 )
-from scalarscope.geometry.trajectory import turning_angle
 
 
 def _naive_effective_dimension(states: np.ndarray, window: int) -> np.ndarray:
@@ -202,13 +198,3 @@ def test_geometry_and_export_import_neither_torch_nor_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=True,
                          env={"PYTHONPATH": repo, "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert out.stdout.strip() == "[]"
-
-
-@settings(max_examples=200, deadline=None)
-@given(arrays(np.float64, st.tuples(st.just(2), st.integers(1, 6)),
-              elements=st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300)))
-def test_tracker_turning_fast_path_matches_turning_angle(pair):
-    from scalarscope.geometry.tracker import _turning
-
-    expected = turning_angle(pair[:1], pair[1:])[0]
-    assert _turning(pair[0], pair[1]) == pytest.approx(expected, abs=1e-12)

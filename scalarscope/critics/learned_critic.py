@@ -74,8 +74,6 @@ class LearnedCritic:
         self._var = np.ones(self.n_features)
         self.weights = np.zeros((d, self.n_outputs))
         self.weights[-1] = 0.5
-        self._penalty = self.ridge * np.eye(d)
-        self._penalty[-1, -1] = 1e-6  # the intercept is not shrunk
 
     def _design(self, features: np.ndarray) -> np.ndarray:
         z = (_finite(features) - self._mean) / np.sqrt(self._var + 1e-8)
@@ -107,7 +105,9 @@ class LearnedCritic:
         y = targets if mask is None else np.where(mask, targets, x @ self.weights)
         self._gram = self.forgetting * self._gram + x.T @ x
         self._cross = self.forgetting * self._cross + x.T @ y
-        self.weights = np.linalg.solve(self._gram + self._penalty, self._cross)
+        penalty = self.ridge * np.eye(len(self._gram))
+        penalty[-1, -1] = 1e-6  # the intercept is not shrunk
+        self.weights = np.linalg.solve(self._gram + penalty, self._cross)
         return error
 
     def state_dict(self) -> dict:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from functools import partial
+from functools import lru_cache, partial
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ from scalarscope.engine.records import (
 )
 from scalarscope.engine.transfer import draw_probes, measure_transfer, summarize_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
-from scalarscope.evaluators.base import check_evaluators, score_responses
+from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
 from scalarscope.geometry import GeometryTracker, normalized_spectrum
@@ -39,6 +40,15 @@ from scalarscope.student import default_student
 from scalarscope.student.model import Generation
 
 GEOMETRY_WINDOW = 20
+
+
+class _TransferSet(NamedTuple):
+    """The automatic transfer measurement's fixed probes and every evaluator's scores of them."""
+
+    ids: np.ndarray  # [n, L]
+    prompt_index: np.ndarray  # [n] into the engine's prompts
+    prompt_ids: list[np.ndarray]  # the engine's prompts, encoded
+    table: ScoreTable
 
 
 class ScalarScopeEngine:
@@ -92,7 +102,6 @@ class ScalarScopeEngine:
         self._reading = None  # this cycle's probe read on the probe worker (see _update)
         self._transfer_reading = None  # this cycle's transfer read on the probe worker, if due
         self._prompt_ids: dict[str, np.ndarray] = {}  # see _encode_prompt
-        self._splits: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # see _batch_split
         self._prompt_memory: dict[str, float] = {}
         probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
         self._state_probe = probe_rng.integers(3, self.tokenizer.vocab_size,
@@ -184,7 +193,7 @@ class ScalarScopeEngine:
         rng = np.random.default_rng([self._entropy, cycle, 2])
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         prompt_ids = [self._encode_prompt(p) for p in prompts]
-        rows, row_prompt = self._batch_split(len(prompts))
+        rows, row_prompt = _batch_split(cfg.batch_size, len(prompts))
 
         # 1. budget: the governor grants tokens per prompt
         self.token_pool.open_cycle(cycle)
@@ -202,7 +211,7 @@ class ScalarScopeEngine:
             self._transfer_set()  # drawn and scored here, once, not on the probe worker
         gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator,
                                   prompt_states=prompt_states)
-        probes = (probe_ids, probe_prompt, partial(self._read_probes, prompt_states, probe_ids, probe_prompt))
+        off_policy = (probe_ids, probe_prompt, partial(self._read_probes, prompt_states, probe_ids, probe_prompt))
         predicted = predicted_scores(gen.values, gen.lengths)
         drafted = gen
         gen, extra = self._after_prediction(cycle, prompts, prompt_ids, row_prompt, gen, predicted, rng)
@@ -217,7 +226,7 @@ class ScalarScopeEngine:
         failures = self._evaluator_failures(cycle, table.failures)
 
         # 5. update: policy from token feedback, scalar head on samples and probes, critic
-        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
                               prompt_states=prompt_states[:len(prompts)])
         features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
         critic_predicted = self.critic.predict(features)
@@ -240,16 +249,16 @@ class ScalarScopeEngine:
         """
         return gen, {}
 
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
                 prompt_states) -> dict[str, float]:
         """One optimisation step; returns its losses and gradient norm.
 
-        ``probes`` = (ids [P, L], prompt index [P], the probe worker's pending read): off-policy
+        ``off_policy`` = (ids [P, L], prompt index [P], the read to hand the probe worker): off-policy
         random responses the scalar head also learns from, through a one-step truncated pass from
         the hidden states the worker read (the full pass through the GRU is the student's own
         responses only)."""
         cfg, cols = self.config, self._train_cols
-        probe_ids, probe_prompt, read_probes = probes
+        probe_ids, probe_prompt, read_probes = off_policy
         probe_lengths = np.full(len(probe_ids), probe_ids.shape[1])
         train_evals = [self.evaluators[i] for i in cols]
         probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
@@ -310,29 +319,17 @@ class ScalarScopeEngine:
             ids.flags.writeable = False
         return ids
 
-    def _batch_split(self, n_prompts: int) -> tuple[np.ndarray, np.ndarray]:
-        """Responses per prompt [P] (the batch split as evenly as it goes) and each row's prompt [B]
-        (cached per number of prompts; do not modify)."""
-        if n_prompts not in self._splits:
-            rows = np.diff(np.linspace(0, self.config.batch_size, n_prompts + 1).round().astype(int))
-            self._splits[n_prompts] = (rows, np.repeat(np.arange(n_prompts), rows))
-        return self._splits[n_prompts]
-
     def _transfer_due(self, cycle: int) -> bool:
         every = self.config.transfer_every
         return bool(every) and cycle % every == 0
 
-    def _transfer_set(self):
-        """The automatic transfer measurement's probes: ids [n, L], prompt index [n], their scores
-        (drawn from the seed and scored by every evaluator once, on first use)."""
+    def _transfer_set(self) -> _TransferSet:
+        """The automatic transfer measurement's probes, drawn from the seed and scored by every
+        evaluator once, on first use."""
         if self._transfer_probes is None:
             ids, prompt_index = draw_probes(self, self.config.transfer_probes, [self._entropy, 2**32 + 11])
-            lengths = np.full(len(ids), ids.shape[1])
-            prompt_ids = [self.tokenizer.encode(p) for p in self.prompts]
-            table = score_responses(self.evaluators, [self.prompts[i] for i in prompt_index],
-                                    self.tokenizer.decode_batch(ids, lengths),
-                                    prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
-            self._transfer_probes = (ids, prompt_index, table)
+            self._transfer_probes = _TransferSet(ids, prompt_index, [self._encode_prompt(p) for p in self.prompts],
+                                                 probes.score_probes(self, list(self.prompts), prompt_index, ids))
         return self._transfer_probes
 
     def _read_probes(self, prompt_states, probe_ids, probe_prompt):
@@ -348,16 +345,15 @@ class ScalarScopeEngine:
 
     def _read_transfer(self) -> np.ndarray:
         """[probe worker] The internal evaluator's predicted scores [n, H] on the transfer probe set."""
-        ids, prompt_index, _ = self._transfer_set()
-        values = self.model.predict_values([self.tokenizer.encode(p) for p in self.prompts], prompt_index, ids)
-        return predicted_scores(values, np.full(len(ids), ids.shape[1]))
+        probe_set = self._transfer_set()
+        return probes.predict_probes(self, probe_set.prompt_ids, probe_set.prompt_index, probe_set.ids)
 
     def _transfer_result(self) -> TransferMeasurement | None:
         """This cycle's automatic transfer measurement, if one was due."""
         reading, self._transfer_reading = self._transfer_reading, None
         if reading is None:
             return None
-        return summarize_transfer(self, reading.result(), self._transfer_set()[2], self.cycle)
+        return summarize_transfer(self, reading.result(), self._transfer_set().table, self.cycle)
 
     # -- helpers ---------------------------------------------------------------------------
     def _difficulty(self, prompts: list[str]) -> np.ndarray:
@@ -366,11 +362,7 @@ class ScalarScopeEngine:
         return np.array([self._prompt_memory.get(p, 1.0) for p in prompts])
 
     def _score_fixed(self, response_ids: np.ndarray) -> np.ndarray:
-        lengths = np.full(len(response_ids), response_ids.shape[1])
-        table = score_responses(self.evaluators, [STATE_PROMPT] * len(response_ids),
-                                self.tokenizer.decode_batch(response_ids, lengths),
-                                prompt_ids=self._state_prompt_ids * len(response_ids),
-                                response_ids=response_ids, lengths=lengths)
+        table = probes.score_probes(self, [STATE_PROMPT], np.zeros(len(response_ids), dtype=int), response_ids)
         if table.failures:
             name, problem = table.failures[0]
             raise EvaluatorError(f"evaluator {name!r} {problem}; it must return a finite score in [0, 1]")
@@ -383,8 +375,7 @@ class ScalarScopeEngine:
     def state_probe_predictions(self) -> np.ndarray:
         """The internal evaluator's predicted scores [S, H] on the fixed state probe."""
         ids = self._state_probe
-        values = self.model.predict_values(self._state_prompt_ids, np.zeros(len(ids), dtype=int), ids)
-        return predicted_scores(values, np.full(len(ids), ids.shape[1]))
+        return probes.predict_probes(self, self._state_prompt_ids, np.zeros(len(ids), dtype=int), ids)
 
     def _evaluator_failures(self, cycle: int, problems) -> list[FailureEvent]:
         return evaluator_failures(cycle, problems, self.train_names)
@@ -416,7 +407,7 @@ class ScalarScopeEngine:
         state = frozen_array(self.state_probe_predictions().ravel())  # as the cycle began: nothing changes it
         transfer = None
         if self._transfer_due(cycle):
-            transfer = summarize_transfer(self, self._read_transfer(), self._transfer_set()[2], cycle)
+            transfer = summarize_transfer(self, self._read_transfer(), self._transfer_set().table, cycle)
         record = CycleRecord(cycle, "budget_exhausted", tuple(prompts), "",
                              TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,), transfer)
         return self._finish(record, start)
@@ -446,6 +437,14 @@ class ScalarScopeEngine:
         for record in self.history:
             self.geometry.update(record.state)
         self._collapsed = len(self.history) >= GEOMETRY_WINDOW and 0.0 < self.history[-1].effective_dim < 1.5
+
+
+@lru_cache(maxsize=64)
+def _batch_split(batch_size: int, n_prompts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Responses per prompt [P] (the batch split as evenly as it goes) and each row's prompt [B].
+    Cached: shared by every cycle and engine, so never modified."""
+    rows = np.diff(np.linspace(0, batch_size, n_prompts + 1).round().astype(int))
+    return rows, np.repeat(np.arange(n_prompts), rows)
 
 
 def _replace(record: CycleRecord, **changes) -> CycleRecord:

@@ -12,17 +12,28 @@ from scalarscope.geometry import evaluator_layout as layout_of
 STATE_PROMPT = "judge this:"
 
 
-def predict_and_score(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
-    """The internal evaluator's predicted scores [n, H] and every evaluator's :class:`ScoreTable`
-    for full-length probe responses ``ids`` [n, L] answering ``prompts[prompt_index]``."""
+def predict_probes(engine, prompt_ids: list[np.ndarray], prompt_index: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The internal evaluator's predicted scores [n, H] for full-length probe responses ``ids``
+    [n, L] answering the prompts (token ids) ``prompt_ids[prompt_index]``."""
+    with torch_threads(engine.config.torch_threads):
+        values = engine.model.predict_values(prompt_ids, prompt_index, ids)
+    return predicted_scores(values, np.full(len(ids), ids.shape[1]))
+
+
+def score_probes(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
+    """Every evaluator's :class:`ScoreTable` for probe responses ``ids`` [n, L] answering
+    ``prompts[prompt_index]``."""
     tok = engine.tokenizer
     prompt_ids = [tok.encode(p, what="prompt") for p in prompts]
     lengths = np.full(len(ids), ids.shape[1])
-    with torch_threads(engine.config.torch_threads):
-        values = engine.model.predict_values(prompt_ids, prompt_index, ids)
-    table = score_responses(engine.evaluators, [prompts[i] for i in prompt_index], tok.decode_batch(ids, lengths),
-                            prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
-    return predicted_scores(values, lengths), table
+    return score_responses(engine.evaluators, [prompts[i] for i in prompt_index], tok.decode_batch(ids, lengths),
+                           prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
+
+
+def predict_and_score(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
+    """:func:`predict_probes` and :func:`score_probes` of the same probes."""
+    prompt_ids = [engine.tokenizer.encode(p, what="prompt") for p in prompts]
+    return predict_probes(engine, prompt_ids, prompt_index, ids), score_probes(engine, prompts, prompt_index, ids)
 
 
 def evaluator_layout(engine, *, n_probes: int = 1000, seed: int = 0):

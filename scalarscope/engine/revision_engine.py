@@ -158,9 +158,9 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
                                response_ids=tokens, lengths=lengths)
 
     # -- learn from the pairs --------------------------------------------------------------
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
                 prompt_states) -> dict[str, float]:
-        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, probes, failures,
+        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
                                  prompt_states)
         if not self._attempts:
             return losses

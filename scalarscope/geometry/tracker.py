@@ -37,21 +37,6 @@ def _norm(vector: np.ndarray) -> float:
     return peak * float(np.linalg.norm(vector / peak)) if 0.0 < peak < np.inf else float(np.linalg.norm(vector))
 
 
-def _turning(before: np.ndarray, after: np.ndarray) -> float:
-    """:func:`turning_angle` of one pair of vectors [d], without the batch machinery."""
-    scale = max(float(np.abs(before).max(initial=0.0)), float(np.abs(after).max(initial=0.0)))
-    if not 0.0 < scale < np.inf:
-        return float(turning_angle(before[None, :], after[None, :])[0])  # zero or non-finite: the general path
-    a, b = before / scale, after / scale
-    norm_a, norm_b = float(np.sqrt(a @ a)), float(np.sqrt(b @ b))
-    if not (norm_a > 0.0 and norm_b > 0.0):
-        return 0.0
-    a, b = a / norm_a, b / norm_b
-    difference, total = a - b, a + b
-    angle = 2.0 * np.arctan2(np.sqrt(difference @ difference), np.sqrt(total @ total))
-    return min(max(float(angle) / np.pi, 0.0), 1.0)
-
-
 class GeometryTracker:
     """Per-cycle velocity, curvature and effective dimension, O(window^2 * d) per update.
 
@@ -93,7 +78,7 @@ class GeometryTracker:
             grown[: self._count] = self._history[: self._count]
             self._history = grown
         step = vector - self._history[self._count - 1] if self._count else np.zeros(vector.size)
-        turning = _turning(self._previous_velocity, step) if self._count >= 2 else 0.0
+        turning = turning_angle(self._previous_velocity[None, :], step[None, :])[0] if self._count >= 2 else 0.0
         self._history[self._count] = vector
         self._ring[self._count % self.window] = vector
         self._count += 1

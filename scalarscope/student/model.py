@@ -149,9 +149,13 @@ class CharStudent(nn.Module):
     @torch.no_grad()
     def read_hidden(self, prompt_states: torch.Tensor, row_prompt: np.ndarray, response_ids: np.ndarray) -> torch.Tensor:
         """Hidden states [B, T, W] after each token of given responses [B, T], without gradients."""
+        return self._trunk(prompt_states, row_prompt, response_ids)[1]
+
+    def _trunk(self, prompt_states, row_prompt, response_ids) -> tuple[torch.Tensor, torch.Tensor]:
+        """The GRU over responses [B, T] from their prompts' states: (h0 [B, W], outputs [B, T, W])."""
         h0 = prompt_states[torch.as_tensor(np.asarray(row_prompt, dtype=np.int64))]
         out, _ = self.gru(self.embed(torch.from_numpy(np.ascontiguousarray(response_ids))), h0[None].contiguous())
-        return out
+        return h0, out
 
     # -- teacher forcing -----------------------------------------------------------------
     def forward_responses(
@@ -162,9 +166,7 @@ class CharStudent(nn.Module):
         Returns logits [B, T, V] (position t predicts token t) and scalar-head values [B, T, H]
         (value of token t, read from the hidden state after it).
         """
-        h0 = prompt_states[torch.as_tensor(row_prompt)]
-        ids = torch.from_numpy(np.ascontiguousarray(response_ids))
-        out, _ = self.gru(self.embed(ids), h0[None].contiguous())
+        h0, out = self._trunk(prompt_states, row_prompt, response_ids)
         before = torch.cat([h0[:, None], out[:, :-1]], dim=1)
         return self.policy_head(before), self.scalar_head(out)
 

@@ -57,16 +57,22 @@ def _check_int(value: object, name: str, minimum: int, hint: str) -> int:
     return int(value)
 
 
+def _nonempty_list(values, name: str, kind: str, example: str) -> list:
+    """``values`` as a list, or a SweepError naming ``name`` when it is not iterable or is empty."""
+    try:
+        out = list(values)
+    except TypeError:
+        raise SweepError(f"{name} must be {kind}, got {values!r}") from None
+    if not out:
+        raise SweepError(f"{name} is empty; give at least one, e.g. {example}")
+    return out
+
+
 def check_overlaps(overlaps: Iterable[float] | float) -> tuple[float, ...]:
     """Validate the overlap list: non-empty, finite, each in [0, 1], no duplicates."""
     if isinstance(overlaps, numbers.Real):
         overlaps = [overlaps]
-    try:
-        values = list(overlaps)
-    except TypeError:
-        raise SweepError(f"overlaps must be a list of numbers in [0, 1], got {overlaps!r}") from None
-    if not values:
-        raise SweepError("overlaps is empty; give at least one overlap in [0, 1], e.g. overlaps=[0, 0.5, 0.87]")
+    values = _nonempty_list(overlaps, "overlaps", "a list of numbers in [0, 1]", "overlaps=[0, 0.5, 0.87]")
     out = []
     for value in values:
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
@@ -85,12 +91,7 @@ def check_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         count = _check_int(seeds, "seeds", 1, "Give a number of seeds (e.g. seeds=5) or a list of seeds.")
         return tuple(range(count))
-    try:
-        values = list(seeds)
-    except TypeError:
-        raise SweepError(f"seeds must be a count or a list of ints, got {seeds!r}") from None
-    if not values:
-        raise SweepError("seeds is empty; give at least one seed (e.g. seeds=5 or seeds=[0, 1, 2])")
+    values = _nonempty_list(seeds, "seeds", "a count or a list of ints", "seeds=5 or seeds=[0, 1, 2]")
     for value in values:
         _check_int(value, "each seed", 0, f"Seeds are non-negative ints (got seeds={values!r}).")
     if len(set(values)) != len(values):
