@@ -63,13 +63,6 @@ def clip_gradients(parameters, max_norm: float) -> torch.Tensor:
     return torch.nn.utils.clip_grad_norm_(list(parameters), max_norm or float("inf"), foreach=True)
 
 
-def pad_to(ids: np.ndarray, width: int, fill: int = 0) -> np.ndarray:
-    """Right-pad token rows [B, T] to [B, width]."""
-    if ids.shape[1] >= width:
-        return ids
-    return np.pad(ids, ((0, 0), (0, width - ids.shape[1])), constant_values=fill)
-
-
 def pad_to3(values: np.ndarray, width: int) -> np.ndarray:
     """Right-pad [B, T, n] along T to ``width``."""
     if values.shape[1] >= width:
