@@ -37,6 +37,36 @@ class CharTokenizer:
         return len(self.alphabet) + len(_SPECIALS)
 
     @property
+    def pad_id(self) -> int:
+        return PAD
+
+    @property
+    def bos_id(self) -> int:
+        return BOS
+
+    @property
+    def eos_id(self) -> int:
+        return EOS
+
+    @property
+    def text_ids(self) -> tuple[int, int]:
+        """The half-open range [first, last) of ids that are text (not special tokens)."""
+        return len(_SPECIALS), self.vocab_size
+
+    def sample_probes(self, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+        """Random probe responses [n, length]: text ids drawn uniformly (the one place probes are drawn)."""
+        first, last = self.text_ids
+        return rng.integers(first, last, size=(n, length))
+
+    def offsets(self, ids: np.ndarray) -> np.ndarray:
+        """Character span [T, 2] (start, end) of each token in the decoded text of ``ids`` [T]:
+        one character per text token; special tokens span nothing."""
+        ids = np.asarray(ids)
+        width = (ids >= len(_SPECIALS)).astype(np.int64)
+        end = np.cumsum(width)
+        return np.stack([end - width, end], axis=-1)
+
+    @property
     def punctuation(self) -> str:
         """The alphabet's characters that are neither letters, digits nor space."""
         return "".join(c for c in self.alphabet if not (c.isalnum() or c == " "))
