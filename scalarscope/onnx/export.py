@@ -110,7 +110,7 @@ def _check_parity(student: CharStudent, path: Path) -> None:
     from scalarscope.onnx.conscience import Conscience
 
     rng = np.random.default_rng(0)
-    tokens = rng.integers(3, student.tokenizer.vocab_size, size=(4, 12))
+    tokens = student.tokenizer.sample_probes(4, 12, rng)
     state = rng.normal(size=(1, 4, student.width)).astype(np.float32)
     expected = [t.numpy() for t in _Graph(student, True).eval()(torch.from_numpy(tokens), torch.from_numpy(state))]
     got = Conscience(path, threads=1).run(tokens, state)
