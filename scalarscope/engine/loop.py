@@ -174,13 +174,30 @@ class ScalarScopeEngine:
         return measure_transfer(self, n=n, seed=seed)
 
     def save(self, path) -> None:
-        """Checkpoint everything (model, optimiser, critic, pool, history, RNG position) atomically."""
+        """Checkpoint everything (student, optimiser, critic, pool, history) atomically, as tensors
+        and JSON that cannot run code when loaded (see :mod:`scalarscope.engine.checkpoint`)."""
         save_engine(self, path)
 
     @classmethod
-    def load(cls, path, *, evaluators=None) -> ScalarScopeEngine:
-        """Resume from :meth:`save`; a resumed run continues exactly as an uninterrupted one."""
-        return load_engine(cls, path, evaluators=evaluators)
+    def load(cls, path, *, evaluators=None, model=None) -> ScalarScopeEngine:
+        """Resume from :meth:`save`; a resumed run continues exactly as an uninterrupted one.
+
+        evaluators: required when they were not synthetic (they are never stored); they must be the
+            saved set (names, order and scores on the fixed state probe are checked).
+        model: a student of the saved structure to load the weights into (default: rebuilt from
+            the checkpoint's spec)."""
+        return load_engine(cls, path, evaluators=evaluators, model=model)
+
+    # subclasses keep their own state in checkpoints through these three
+    def _extra_state(self) -> dict:
+        """JSON-able state a subclass adds; ``init_kwargs`` go back to the constructor."""
+        return {}
+
+    def _extra_tensors(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def _load_extra(self, state: dict, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`_extra_state` and :meth:`_extra_tensors` saved."""
 
     def export_geometry(self, path, **kwargs):
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""

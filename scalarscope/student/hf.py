@@ -105,7 +105,8 @@ class HFStudent(nn.Module):
                  keep_logits: bool = False) -> Generation:
         """Sample one response per row: row ``b`` continues prompt ``row_prompt[b]`` for at most
         ``max_new_tokens[b]`` tokens. One model call per new token through the KV cache.
-        ``keep_logits`` also returns the (masked) logits of every step (for tests)."""
+        ``temperature=0`` decodes greedily. ``keep_logits`` also returns the (masked, scaled)
+        logits of every step."""
         limits = np.asarray(max_new_tokens, dtype=np.int64)
         batch, horizon = len(limits), int(limits.max(initial=0))
         ids, mask, positions = self._prompt_batch(prompt_ids, row_prompt, horizon)
@@ -121,13 +122,12 @@ class HFStudent(nn.Module):
         for t in range(horizon):
             if not bool(alive.any()):
                 break
-            scaled = logits / temperature
+            scaled = logits / temperature if temperature > 0 else logits
             if keep_logits:
                 kept.append(scaled)
-            noise = torch.rand(scaled.shape, generator=generator, device=generator.device if generator else None)
-            gumbel = -torch.log(-torch.log(noise.clamp_(1e-10, 1.0 - 1e-7))).to(self.device)
             log_probs = torch.log_softmax(scaled, dim=-1)
-            sampled = (log_probs + gumbel).argmax(-1)
+            sampled = (log_probs + _gumbel(scaled.shape, generator, self.device) if temperature > 0
+                       else log_probs).argmax(-1)
             sampled = torch.where(alive, sampled, torch.full_like(sampled, pad))
             tokens[:, t] = sampled
             stats[:, t] = step_statistics(log_probs, eos) * alive[:, None]
@@ -178,6 +178,12 @@ class HFStudent(nn.Module):
     def spec(self) -> dict:
         """What rebuilds this student's structure (its weights travel separately)."""
         return {"kind": "hf", "seed": self.seed, "n_heads": self.n_heads, "device": str(self.device)}
+
+
+def _gumbel(shape, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """Gumbel noise for Gumbel-max sampling, drawn from ``generator`` only."""
+    noise = torch.rand(shape, generator=generator, device=generator.device if generator is not None else device)
+    return -torch.log(-torch.log(noise.clamp_(1e-10, 1.0 - 1e-7))).to(device)
 
 
 def _used(tokens: np.ndarray, limits: np.ndarray, eos: int) -> np.ndarray:
