@@ -19,7 +19,13 @@ _ALLOWED_DTYPES = {"float64", "float32", "int64", "int32", "bool"}
 
 def _record_types() -> dict[str, type]:
     from scalarscope.engine.config import EngineConfig
-    from scalarscope.engine.records import CycleRecord, FailureEvent, RevisionOutcome, TrainingMetrics, TransferMeasurement
+    from scalarscope.engine.records import (
+        CycleRecord,
+        FailureEvent,
+        RevisionOutcome,
+        TrainingMetrics,
+        TransferMeasurement,
+    )
     from scalarscope.engine.revision import RevisionConfig
     from scalarscope.governor import GovernorConfig
     from scalarscope.governor.token_pool import LedgerEntry
