@@ -191,3 +191,41 @@ def test_revision_engine_with_a_gpt2_student():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert engine.revision_summary().revision_rate > 0
+
+
+def test_cli_sweep_and_onnx_take_the_student_choice(tmp_path, capsys):
+    from scalarscope import sweep
+    from scalarscope.cli import main
+    from scalarscope.onnx.errors import OnnxModelError
+
+    assert main(["run", "--student", "tiny-gpt2", "--cycles", "3", "--no-progress",
+                 "--export", str(tmp_path / "g.json")]) == 0
+    assert "3 cycles in" in capsys.readouterr().out and (tmp_path / "g.json").exists()
+    rows = sweep(overlaps=[0.87], seeds=[0], cycles=3, n_jobs=1, student="tiny-gpt2", transfer_probes=50,
+                 progress=False)
+    assert rows.student.tolist() == ["tiny-gpt2"] and np.isfinite(rows.transfer).all()
+    engine = ScalarScopeEngine(model=tiny_gpt2(seed=0), config=SMALL)
+    with pytest.raises(OnnxModelError, match="supports the default GRU student"):
+        engine.export_onnx(tmp_path / "x.onnx")
+
+
+def test_distinct_bigrams_count_for_any_vocabulary():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from scalarscope.critics.learned_critic import logit_features
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.lists(st.integers(3, 60_000), min_size=2, max_size=12), min_size=1, max_size=5))
+    def check(rows):
+        width = max(len(r) for r in rows)
+        tokens = np.zeros((len(rows), width), dtype=np.int64)
+        for b, r in enumerate(rows):
+            tokens[b, :len(r)] = r
+        lengths = np.array([len(r) for r in rows])
+        features = logit_features(np.zeros((len(rows), width, 4)), tokens, lengths, lengths)
+        for b, r in enumerate(rows):
+            expected = len(set(zip(r[:-1], r[1:], strict=True))) / max(len(r) - 1, 1)
+            assert features[b, 7] == pytest.approx(expected)
+
+    check()

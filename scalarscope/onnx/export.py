@@ -57,8 +57,10 @@ def export_onnx(source, path, *, include_head: bool = True, evaluator_names=None
     """
     student = getattr(source, "model", source)
     if not isinstance(student, CharStudent):
-        raise OnnxModelError(f"export_onnx supports the default CharStudent (embed -> GRU -> heads); got "
-                             f"{type(student).__name__}. Export other Student models with their own tooling.")
+        raise OnnxModelError(
+            f"export_onnx supports the default GRU student (CharStudent: embed -> GRU -> heads, with a carried state "
+            f"that a torch-free reader can step); got {type(student).__name__}. Export a Hugging Face student with "
+            "transformers' own ONNX tooling (its scalar head is the linear layer student.scalar_head).")
     names = tuple(evaluator_names if evaluator_names is not None
                   else getattr(source, "train_names", [f"head{i}" for i in range(student.n_heads)]))
     if len(names) != student.n_heads or not all(isinstance(n, str) and n for n in names):
