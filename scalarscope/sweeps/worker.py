@@ -18,7 +18,7 @@ COLUMNS = (
     "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles", "student",
     "mean_correlation", "first_factor_share", "effective_dimension",
     "transfer", "ceiling", "ratio", "fidelity", "head_mae",
-    "final_score", "head_error", "failures", "wall_seconds",
+    "first_score", "final_score", "head_error", "failures", "wall_seconds",
 )
 
 
@@ -55,7 +55,8 @@ def _measure(spec: RunSpec) -> dict[str, object]:
     measured = engine.holdout_transfer(spec.transfer_probes)
     # structure of all evaluators of this run (holdout included) on their own probe set
     overlap = analyze_overlap(engine.evaluators, n_probes=spec.transfer_probes, seed=spec.seed)
-    tail = engine.history.to_frame().tail(FINAL_WINDOW)
+    frame = engine.history.to_frame()
+    tail = frame.tail(FINAL_WINDOW)
     held = spec.holdout is not None
     nan = math.nan
     return {
@@ -74,6 +75,7 @@ def _measure(spec: RunSpec) -> dict[str, object]:
         "ratio": float(measured.ratio) if held else nan,
         "fidelity": float(measured.fidelity),
         "head_mae": float(measured.head_mae),
+        "first_score": float(frame["mean_score"].head(FINAL_WINDOW).mean()),
         "final_score": float(tail["mean_score"].mean()),
         "head_error": float(tail["head_error"].mean()),
         "failures": len(engine.history.failures),
