@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scalarscope.engine.conscience import conscience
+from scalarscope.errors import GeometryFileError
 from scalarscope.export import Failure, Professor, RunGeometry
 from scalarscope.geometry import normalized_spectrum
 
@@ -22,8 +23,11 @@ def batched_spectra(states: np.ndarray, n_heads: int, top: int = 5) -> np.ndarra
 
 
 def run_geometry(engine, *, run_id: str | None = None, condition: str | None = None) -> RunGeometry:
-    """Everything the Desktop viewer shows, from what the engine recorded."""
+    """Everything the Desktop viewer shows, from what the engine recorded (at least one cycle)."""
     history = engine.history
+    if not len(history):
+        raise GeometryFileError("the engine has run no cycles: a geometry file needs at least one timestep "
+                                "(the viewer rejects an empty trajectory); run some first, e.g. engine.run(10)")
     frame = history.to_frame()
     names = [e.name for e in engine.evaluators]
     columns = [c for c in CRITERIA if c in names] or names[:5]

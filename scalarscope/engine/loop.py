@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
-from scalarscope.engine import _update, probes
+from scalarscope.engine import _checks, _update, probes
 from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
 from scalarscope.engine._reading import reading_for
 from scalarscope.engine._threads import torch_threads
@@ -95,6 +95,11 @@ class ScalarScopeEngine:
                  prompts: Sequence[str] | None = None):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise ConfigError(f"seed must be an int, got {seed!r}")
+        if model is not None:
+            _checks.check_student(model)
+        _checks.check_token_pool(token_pool)
+        if prompts is not None:
+            prompts = _checks.check_prompts(prompts)
         self.seed = int(seed)
         self._entropy = self.seed % 2**64
         self.config = config or EngineConfig()
@@ -147,15 +152,14 @@ class ScalarScopeEngine:
 
     def run_cycle(self, prompt: str | Sequence[str]) -> CycleRecord:
         """One cycle on ``prompt`` (a string, or several to share the batch)."""
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if not prompts:
-            raise ConfigError("run_cycle needs at least one prompt")
+        prompts = _checks.check_prompt_argument(prompt)
         for p in prompts:
             self.tokenizer.normalize(p, what="prompt")
         return self._run(prompts)
 
     def cycles(self, n: int) -> Iterator[CycleRecord]:
         """Generator of ``n`` cycles' records, for live views."""
+        n = _checks.check_count(n, "n", example="engine.cycles(100)")
         for _ in range(n):
             yield self.step()
 
@@ -163,6 +167,7 @@ class ScalarScopeEngine:
         """Run ``n`` cycles with a progress bar; returns the history."""
         from tqdm.auto import tqdm
 
+        n = _checks.check_count(n, "n", example="engine.run(300) runs 300 cycles")
         bar = tqdm(self.cycles(n), total=n, disable=not progress, desc="cycles")
         for record in bar:
             bar.set_postfix(score=f"{record.metrics.mean_score:.3f}", surprise=f"{record.metrics.surprise:.3f}",
@@ -440,8 +445,9 @@ class ScalarScopeEngine:
         transfer = None
         if self._transfer_due(cycle.index):
             transfer = self._summarize_transfer(self._read_transfer(), cycle)
-        record = CycleRecord(cycle.index, "budget_exhausted", tuple(cycle.prompts), "",
-                             TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,), transfer)
+        metrics = TrainingMetrics.not_measured(tokens_refused=entry.refused)  # nothing trained: NaN, not 0
+        record = CycleRecord(cycle.index, "budget_exhausted", tuple(cycle.prompts), "", metrics, entry, state,
+                             (failure,), transfer)
         return self._finish(record, cycle.start)
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:

@@ -89,6 +89,14 @@ class TrainingMetrics:
             object.__setattr__(self, key, value)
         object.__setattr__(self, "scores", MappingProxyType(dict(state["scores"])))
 
+    @classmethod
+    def not_measured(cls, **counts: int) -> TrainingMetrics:
+        """Metrics of a cycle that trained and scored nothing (budget exhausted): the token counts
+        given, NaN for every measured number, so means over a run skip the cycle instead of
+        counting it as 0."""
+        nan = float("nan")
+        return cls(**{f.name: nan for f in fields(cls) if f.type == "float"}, **counts)
+
     def as_dict(self) -> dict[str, float]:
         flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "scores"}
         flat.update({f"score_{name}": value for name, value in self.scores.items()})

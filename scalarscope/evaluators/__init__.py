@@ -8,6 +8,7 @@ from scalarscope.evaluators.base import (
     check_evaluators,
     score_responses,
 )
+from scalarscope.evaluators.timeout import EvaluatorTimeout, TimedEvaluator, with_timeout
 from scalarscope.evaluators.overlap import OverlapReport, analyze_overlap, analyze_scores, probe_scores
 from scalarscope.evaluators.synthetic import (
     CRITERIA,
@@ -15,12 +16,11 @@ from scalarscope.evaluators.synthetic import (
     SyntheticEvaluator,
     SyntheticWorld,
     correlated_evaluators,
-    random_responses,
 )
 
 __all__ = [
     "CRITERIA", "CallableEvaluator", "Evaluator", "EvaluatorSet", "OverlapReport", "ScoreTable", "analyze_overlap",
     "analyze_scores", "probe_scores", "SyntheticEvaluator",
-    "SyntheticWorld", "as_evaluator", "check_evaluators", "correlated_evaluators", "random_responses",
-    "score_responses",
+    "SyntheticWorld", "as_evaluator", "check_evaluators", "correlated_evaluators",
+    "score_responses", "EvaluatorTimeout", "TimedEvaluator", "with_timeout",
 ]

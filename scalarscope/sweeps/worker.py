@@ -45,7 +45,7 @@ def _measure(spec: RunSpec) -> dict[str, object]:
     import sklearn.decomposition  # noqa: F401
     import torch._dynamo  # noqa: F401
 
-    from scalarscope.engine.summary import train_default_world
+    from scalarscope.engine.default_world import train_default_world
     from scalarscope.evaluators.overlap import analyze_overlap
 
     start = time.perf_counter()
