@@ -250,7 +250,7 @@ def test_unsupported_text_and_bad_arguments(conscience):
 
 
 def test_export_refuses_what_it_cannot_export(tmp_path):
-    with pytest.raises(OnnxModelError, match="supports the default CharStudent"):
+    with pytest.raises(OnnxModelError, match="supports the default GRU student"):
         export_onnx(torch.nn.Linear(2, 2), tmp_path / "x.onnx")
     with pytest.raises(OnnxModelError, match="must be 2 non-empty strings"):
         export_onnx(default_student(n_heads=2), tmp_path / "x.onnx", evaluator_names=["only_one"])
