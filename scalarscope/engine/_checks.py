@@ -86,3 +86,14 @@ def check_prompts(prompts: Sequence[str]) -> tuple[str, ...]:
     if not prompts:
         raise ConfigError("prompts is empty; give at least one prompt string")
     return tuple(check_prompt_argument(list(prompts)))
+
+
+def check_holdout(holdout: object, names: Sequence[str]) -> str | None:
+    """``holdout``: None, or the name of one evaluator with at least one other left to train on."""
+    from scalarscope.errors import EvaluatorError
+
+    if holdout is not None and holdout not in names:
+        raise EvaluatorError(f"holdout={holdout!r} is not one of the evaluators {list(names)}; pick one of those names")
+    if holdout is not None and len(names) < 2:
+        raise EvaluatorError(f"holdout={holdout!r} would leave no evaluator to train on; add evaluators")
+    return holdout

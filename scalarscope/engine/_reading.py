@@ -41,7 +41,7 @@ class PlainReading:
     def __init__(self, engine):
         self.engine = engine
         self._state: np.ndarray | None = None
-        self._transfer: np.ndarray | None = None
+        self._transfer: np.ndarray | None = None  # the transfer set's predictions, when due
 
     def begin(self, cycle) -> None:
         """Called once the cycle's prompts and probes are known."""
@@ -54,7 +54,7 @@ class PlainReading:
     def start_reads(self, cycle) -> None:
         """Read the transfer set when due, with the parameters the cycle starts from."""
         engine = self.engine
-        self._transfer = engine._read_transfer() if engine._transfer_due(cycle.index) else None
+        self._transfer = engine._transfer.read() if engine._transfer.due(cycle.index) else None
 
     def teacher_forced(self, cycle, width: int):
         """Logits [B, T, V] of the responses and values [B + P, width, H] of responses and probes;
@@ -120,8 +120,8 @@ class SharedPromptReading(PlainReading):
         ids = np.concatenate([state_ids, cycle.probe_ids])
         self._reading = probe_worker().submit(engine.model.read_probes, self._states, rows, ids,
                                               keep_from=len(state_ids))
-        if engine._transfer_due(cycle.index):
-            self._transfer_reading = probe_worker().submit(engine._read_transfer)
+        if engine._transfer.due(cycle.index):
+            self._transfer_reading = probe_worker().submit(engine._transfer.read)
 
     def teacher_forced(self, cycle, width: int):
         model, gen = self.engine.model, cycle.gen

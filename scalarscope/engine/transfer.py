@@ -21,6 +21,7 @@ warning, not an error, so that a run's automatic measurement does not stop train
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -86,3 +87,46 @@ def _unmeasurable(engine, table, ok: np.ndarray, cycle: int) -> TransferMeasurem
                   MeasurementWarning, stacklevel=3)
     nan = float("nan")
     return TransferMeasurement(cycle, engine.holdout, nan, nan, nan, nan, nan, int(ok.sum()), nan)
+
+
+class _ProbeSet(NamedTuple):
+    ids: np.ndarray  # [n, L]
+    prompt_index: np.ndarray  # [n] into the engine's prompts
+    prompt_ids: list[np.ndarray]  # the engine's prompts, encoded
+    table: object  # every evaluator's ScoreTable of the probes
+
+
+class AutomaticTransfer:
+    """The engine's live transfer measurement every ``transfer_every`` cycles: one probe set drawn
+    from the seed and scored by every evaluator once (on first use), read with the parameters
+    each due cycle starts from."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._probes: _ProbeSet | None = None
+
+    def due(self, cycle: int) -> bool:
+        every = self.engine.config.transfer_every
+        return bool(every) and cycle % every == 0
+
+    def probe_set(self) -> _ProbeSet:
+        from scalarscope.engine import probes
+
+        if self._probes is None:
+            engine = self.engine
+            ids, prompt_index = draw_probes(engine, engine.config.transfer_probes, [engine._entropy, 2**32 + 11])
+            self._probes = _ProbeSet(ids, prompt_index, [engine._encode_prompt(p) for p in engine.prompts],
+                                     probes.score_probes(engine, list(engine.prompts), prompt_index, ids))
+        return self._probes
+
+    def read(self) -> np.ndarray:
+        """[may run on the probe worker] The internal evaluator's predictions [n, H] of the set."""
+        from scalarscope.engine import probes
+
+        probe_set = self.probe_set()
+        return probes.predict_probes(self.engine, probe_set.prompt_ids, probe_set.prompt_index, probe_set.ids)
+
+    def summarize(self, predictions: np.ndarray | None, cycle: int) -> TransferMeasurement | None:
+        if predictions is None:
+            return None
+        return summarize_transfer(self.engine, predictions, self.probe_set().table, cycle)
