@@ -8,7 +8,6 @@ from scalarscope.evaluators.base import (
     check_evaluators,
     score_responses,
 )
-from scalarscope.evaluators.timeout import EvaluatorTimeout, TimedEvaluator, with_timeout
 from scalarscope.evaluators.overlap import OverlapReport, analyze_overlap, analyze_scores, probe_scores
 from scalarscope.evaluators.synthetic import (
     CRITERIA,
@@ -17,6 +16,7 @@ from scalarscope.evaluators.synthetic import (
     SyntheticWorld,
     correlated_evaluators,
 )
+from scalarscope.evaluators.timeout import EvaluatorTimeout, TimedEvaluator, with_timeout
 
 __all__ = [
     "CRITERIA", "CallableEvaluator", "Evaluator", "EvaluatorSet", "OverlapReport", "ScoreTable", "analyze_overlap",
