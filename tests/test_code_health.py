@@ -73,3 +73,21 @@ def test_onnx_session_class_has_its_own_name():
     from scalarscope.onnx import conscience as onnx_conscience
 
     assert OnnxConscience is not Conscience and onnx_conscience.Conscience is OnnxConscience
+
+
+def test_one_evaluator_pca_agrees_with_scikit_learn():
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    from scalarscope.evaluators import analyze_scores
+    from scalarscope.geometry import layout_from_scores
+
+    scores = np.random.default_rng(2).standard_normal((400, 5)) @ np.triu(np.full((5, 5), 0.6)) + 0.1
+    pca = PCA(n_components=5).fit(StandardScaler().fit_transform(scores))
+    eigenvalues = pca.explained_variance_ * (400 - 1) / 400
+    reference = (pca.components_[:2] * np.sqrt(eigenvalues[:2])[:, None]).T
+    report, layout = analyze_scores(scores, list("abcde")), layout_from_scores(scores)
+    np.testing.assert_allclose(report.eigenvalues, eigenvalues, atol=1e-10)
+    np.testing.assert_allclose(np.abs(report.loadings), np.abs(reference), atol=1e-10)
+    np.testing.assert_array_equal(report.loadings, layout.vectors)
+    assert (report.loadings.sum(axis=0) >= 0).all()

@@ -23,6 +23,7 @@ class EvaluatorLayout:
             scores, i.e. the heads projected into the evaluators' frame.
         explained_variance_ratio: [2] share of the correlation matrix's trace on each component.
         first_factor_share: λ1 / Σλ of the correlation matrix (1/n: orthogonal; near 1: one axis).
+        eigenvalues: [n] every eigenvalue of the correlation matrix, descending, clipped at 0.
     """
 
     names: tuple[str, ...]
@@ -31,6 +32,7 @@ class EvaluatorLayout:
     head_vectors: np.ndarray
     explained_variance_ratio: np.ndarray
     first_factor_share: float
+    eigenvalues: np.ndarray
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -87,6 +89,7 @@ def layout_from_scores(
         head_vectors=head_vectors,
         explained_variance_ratio=ratio,
         first_factor_share=float(ratio[0]),
+        eigenvalues=np.clip(np.sort(eigenvalues)[::-1], 0.0, None),
     )
 
 
