@@ -93,6 +93,16 @@ def test_budget_exhausted_cycles_are_missing_not_zero_in_the_frame_means_and_exp
     assert len(loaded.trajectory.t) == 4
 
 
+def test_nan_metrics_survive_a_checkpoint(tmp_path):
+    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=32, max_tokens_total=1))
+    engine = ScalarScopeEngine(token_pool=pool, seed=0, config=SMALL)
+    engine.run(5, progress=False)
+    assert engine.history[-1].status == "budget_exhausted"
+    engine.save(tmp_path / "ck.pt")
+    resumed = ScalarScopeEngine.load(tmp_path / "ck.pt")
+    assert math.isnan(resumed.history[-1].metrics.loss) and math.isnan(resumed.history[-1].metrics.mean_score)
+
+
 @pytest.mark.parametrize(("n", "error", "match"), [
     (-5, ConfigError, r"n must be >= 0, got -5"),
     (True, ConfigTypeError, r"n must be an int >= 0, got True \(bool\)"),
