@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from math import nan
 
 import numpy as np
 
@@ -16,7 +15,9 @@ def cycle_metrics(*, table: ScoreTable, train_cols: np.ndarray, names: Sequence[
                   critic_predicted: np.ndarray, lengths: np.ndarray, losses: dict[str, float], critic_loss: float,
                   entry: LedgerEntry) -> TrainingMetrics:
     """Metrics of a cycle. ``predicted`` / ``critic_predicted`` [B, H] are the internal evaluators'
-    scores made before evaluation; responses an evaluator failed on are left out of its numbers."""
+    scores made before evaluation; responses an evaluator failed on are left out of its numbers.
+    A number with no valid response to compute it from is NaN (missing), never 0."""
+    nan = float("nan")
     valid = table.valid[:, train_cols]
     truth = table.sequence[:, train_cols]
     rows_ok = valid.all(1)

@@ -84,7 +84,7 @@ def _unmeasurable(engine, table, ok: np.ndarray, cycle: int) -> TransferMeasurem
     warnings.warn(f"holdout transfer at cycle {cycle}: only {int(ok.sum())} of {len(ok)} probe responses have a "
                   f"finite score from every evaluator (failing: {', '.join(failing) or 'none'}); transfer, ceiling, "
                   "ratio, fidelity and head_mae are NaN. Check those evaluators on random text.",
-                  MeasurementWarning, stacklevel=3)
+                  MeasurementWarning, stacklevel=5)  # the caller of engine.holdout_transfer
     nan = float("nan")
     return TransferMeasurement(cycle, engine.holdout, nan, nan, nan, nan, nan, int(ok.sum()), nan)
 

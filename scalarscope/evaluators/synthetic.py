@@ -23,9 +23,9 @@ import numpy as np
 
 from scalarscope._numeric import sigmoid
 from scalarscope.errors import ConfigError, EvaluatorError, check_scalar, check_seed
+from scalarscope.export.records import CRITERIA  # the five criteria the Desktop viewer shows
 from scalarscope.student.tokenizer import BOS, CharTokenizer
 
-CRITERIA = ("correctness", "coherence", "calibration", "tradeoffs", "clarity")
 # The feature table holds latent_dim x vocab^2 numbers and is whitened in O(latent_dim^3): 64
 # evaluators build in ~0.2 s, 128 in ~4 s, 10,000 in minutes. More than this is refused.
 MAX_EVALUATORS = 64

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalarscope.engine.records import frozen_array
+from scalarscope._numeric import frozen_array
 from scalarscope.evaluators.base import score_responses
 from scalarscope.evaluators.scalar_head import predicted_scores, safe_corr
 from scalarscope.onnx.conscience import OnnxConscience

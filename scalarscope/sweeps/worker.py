@@ -29,14 +29,10 @@ def run_one(spec: RunSpec) -> dict[str, object]:
     the cores (the previous setting is restored afterwards, which matters for ``n_jobs=1``,
     where the run happens in the calling process).
     """
-    import torch
+    from scalarscope.engine._threads import torch_threads
 
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return _measure(spec)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _measure(spec: RunSpec) -> dict[str, object]:
