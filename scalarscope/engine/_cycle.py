@@ -13,7 +13,6 @@ from scalarscope.evaluators.base import ScoreTable
 from scalarscope.student.generation import Generation
 
 GEOMETRY_WINDOW = 20
-COLLAPSE_DIMENSION = 1.5  # a state trajectory with effective dimension under this (on a full window) collapsed
 
 
 @dataclass(eq=False)
@@ -61,9 +60,3 @@ def prompt_difficulty(prompts: list[str], row_prompt: np.ndarray, predicted: np.
     spread = np.sqrt(np.maximum(np.bincount(row_prompt, row_mean**2, len(prompts)) / count - mean**2, 0.0))
     disagreement = np.bincount(row_prompt, predicted.std(1), len(prompts)) / count
     return dict(zip(prompts, (1.0 - mean + spread + disagreement).tolist(), strict=True))
-
-
-def collapsed(n_cycles: int, effective_dim: float) -> bool:
-    """The trajectory has collapsed: a full window, and an effective dimension in (0, 1.5) (a
-    window of a few states is low-dimensional by construction, so it is judged on a full one)."""
-    return n_cycles >= GEOMETRY_WINDOW and 0.0 < effective_dim < COLLAPSE_DIMENSION

@@ -15,7 +15,7 @@ import torch
 
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
 from scalarscope.engine import _checks, _update, probes
-from scalarscope.engine._cycle import GEOMETRY_WINDOW, Cycle, batch_split, collapsed, prompt_difficulty
+from scalarscope.engine._cycle import GEOMETRY_WINDOW, Cycle, batch_split, prompt_difficulty
 from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
 from scalarscope.engine._reading import reading_for
 from scalarscope.engine._threads import torch_threads
@@ -34,7 +34,7 @@ from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
-from scalarscope.geometry import GeometryTracker, normalized_spectrum
+from scalarscope.geometry import GeometryTracker, dimension_collapsed, normalized_spectrum
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.student import default_student
 from scalarscope.student.generation import Generation
@@ -378,7 +378,7 @@ class ScalarScopeEngine:
         # geometry, incrementally: O(1) per cycle whatever the length of the run
         frame = self.geometry.update(record.state)
         spectrum = normalized_spectrum(record.state.reshape(-1, len(self.train_names)))
-        now_collapsed = collapsed(len(self.history) + 1, frame.effective_dim)
+        now_collapsed = dimension_collapsed(frame.effective_dim, len(self.history) + 1, GEOMETRY_WINDOW)
         if now_collapsed and not self._collapsed:
             failures += (FailureEvent(record.cycle, "dimension_collapse", "info",
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
@@ -395,4 +395,5 @@ class ScalarScopeEngine:
         self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
         for record in self.history:
             self.geometry.update(record.state)
-        self._collapsed = bool(len(self.history)) and collapsed(len(self.history), self.history[-1].effective_dim)
+        self._collapsed = bool(len(self.history)) and dimension_collapsed(self.history[-1].effective_dim,
+                                                                            len(self.history), GEOMETRY_WINDOW)
