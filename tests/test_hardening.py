@@ -151,7 +151,6 @@ def test_divergence_limit_flags_an_exploding_loss_or_gradient():
     assert divergence_events(0, {"loss": math.nan, "grad_norm": 0.0}) == []  # recorded where the step is skipped
 
 
-@pytest.mark.xfail(strict=True, reason="needs one call in engine/loop.py (lead's refactor): see issue 14 report")
 def test_learning_rate_1e6_records_a_divergence_event():
     engine = ScalarScopeEngine(seed=0, config=EngineConfig(learning_rate=1e6, transfer_every=0))
     engine.run(10, progress=False)

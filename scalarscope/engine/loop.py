@@ -16,7 +16,7 @@ import torch
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
 from scalarscope.engine import _checks, _update, probes
 from scalarscope.engine._cycle import GEOMETRY_WINDOW, Cycle, batch_split, prompt_difficulty
-from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
+from scalarscope.engine._metrics import cycle_metrics, divergence_events, evaluator_failures
 from scalarscope.engine._reading import reading_for
 from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
@@ -298,10 +298,12 @@ class ScalarScopeEngine:
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
                                                "non-finite gradient; update skipped"))
             return losses
+        losses = losses | {"grad_norm": grad_norm}
+        cycle.failures.extend(divergence_events(cycle.index, losses))  # finite but exploding (clipped, applied)
         self._reader.before_step()
         self.optimizer.step()
         cycle.stepped = True
-        return losses | {"grad_norm": grad_norm}
+        return losses
 
     def _update_critic(self, cycle: Cycle) -> None:
         gen, cols = cycle.gen, self._train_cols
