@@ -245,7 +245,7 @@ class ScalarScopeEngine:
         cycle.table = score_responses(self.evaluators, [cycle.prompts[p] for p in cycle.row_prompt],
                                       cycle.responses, prompt_ids=[cycle.prompt_ids[p] for p in cycle.row_prompt],
                                       response_ids=gen.tokens, lengths=gen.lengths)
-        cycle.failures = self._evaluator_failures(cycle.index, cycle.table.failures)
+        cycle.failures = evaluator_failures(cycle.index, cycle.table.failures, self.train_names)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
         """Hook between self-prediction and evaluation (the revision engine rewrites here).
@@ -265,7 +265,7 @@ class ScalarScopeEngine:
                                 self.tokenizer.decode_batch(probe_ids, lengths),
                                 prompt_ids=[cycle.prompt_ids[p] for p in cycle.probe_prompt],
                                 response_ids=probe_ids, lengths=lengths)
-        cycle.failures.extend(self._evaluator_failures(cycle.index, table.failures))
+        cycle.failures.extend(evaluator_failures(cycle.index, table.failures, self.train_names))
         return table
 
     def _update(self, cycle: Cycle) -> dict[str, float]:
@@ -341,9 +341,6 @@ class ScalarScopeEngine:
         """The internal evaluator's predicted scores [S, H] on the fixed state probe."""
         ids = self._state_probe
         return probes.predict_probes(self, self._state_prompt_ids, np.zeros(len(ids), dtype=int), ids)
-
-    def _evaluator_failures(self, cycle: int, problems) -> list[FailureEvent]:
-        return evaluator_failures(cycle, problems, self.train_names)
 
     def _record(self, cycle: Cycle) -> CycleRecord:
         gen, extra = cycle.gen, cycle.extra
