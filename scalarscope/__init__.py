@@ -32,6 +32,9 @@ _LAZY = {
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",
+    # the conscience study (Goodhart): conscience-only training, measured by the judges
+    "goodhart": "scalarscope.sweeps.goodhart_study",
+    "goodhart_summary": "scalarscope.sweeps.goodhart_fit",
 }
 
 __all__ = [

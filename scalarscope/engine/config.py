@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scalarscope.errors import check_scalar
+from scalarscope.errors import ConfigError, check_scalar
 
 DEFAULT_PROMPTS = (
     "rate this answer:",
@@ -36,6 +36,10 @@ class EngineConfig:
     torch_threads: threads torch may use while a cycle runs (restored afterwards). One is fastest
         for the default student, whose ops are too small to split, and it never stalls when other
         work shares the cores; None leaves torch's own setting.
+    kl_coef: weight of the per-token KL penalty to the reference policy (0: KL measured, not
+        penalised; see :mod:`scalarscope.engine.kl`).
+    conscience_learns: under ``reward_source="conscience"``, whether the scalar head keeps learning
+        from the evaluators (default: frozen; see :mod:`scalarscope.engine.steering`).
     """
 
     batch_size: int = 32
@@ -52,6 +56,8 @@ class EngineConfig:
     transfer_every: int = 25
     transfer_probes: int = 256
     torch_threads: int | None = 1
+    kl_coef: float = 0.0
+    conscience_learns: bool = False
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size"):
@@ -66,6 +72,9 @@ class EngineConfig:
         check_scalar(self.learning_rate, "learning_rate", min_value=0.0, include_min=False)
         for name in ("head_weight", "entropy_weight", "grad_clip"):
             check_scalar(getattr(self, name), name, min_value=0.0)
+        check_scalar(self.kl_coef, "kl_coef", min_value=0.0, hint="Use 0 to measure KL without penalising it.")
+        if not isinstance(self.conscience_learns, bool):
+            raise ConfigError(f"conscience_learns must be True or False, got {self.conscience_learns!r}")
 
     def replace(self, **changes) -> EngineConfig:
         return replace(self, **changes)

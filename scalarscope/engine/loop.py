@@ -20,6 +20,7 @@ from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
 from scalarscope.engine._threads import probe_worker, torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
+from scalarscope.engine.kl import kl_penalty, reference_logits, sequence_kl, token_kl
 from scalarscope.engine.probes import STATE_PROMPT
 from scalarscope.engine.records import (
     CycleRecord,
@@ -29,6 +30,7 @@ from scalarscope.engine.records import (
     TransferMeasurement,
     frozen_array,
 )
+from scalarscope.engine.steering import Steering
 from scalarscope.engine.transfer import draw_probes, measure_transfer, summarize_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
@@ -51,7 +53,7 @@ class _TransferSet(NamedTuple):
     table: ScoreTable
 
 
-class ScalarScopeEngine:
+class ScalarScopeEngine(Steering):
     """Trains a student from the scalar feedback of several evaluators, one cycle at a time.
 
     model: a :class:`~scalarscope.student.Student` (default: the GRU student built from ``seed``).
@@ -59,6 +61,9 @@ class ScalarScopeEngine:
     token_pool: the governor's :class:`TokenPool` (default: exactly one batch of tokens per cycle).
     holdout: name of an evaluator that only measures, never trains (for holdout transfer).
     seed: the one seed; each cycle's randomness derives from (seed, cycle).
+
+    ``reward_source`` ("evaluators" or "conscience"), ``set_reference()`` and the ``kl`` each cycle
+    records: see :mod:`scalarscope.engine.steering` and :mod:`scalarscope.engine.kl`.
     """
 
     def __init__(self, model=None, evaluators=None, token_pool: TokenPool | None = None, *,
@@ -108,6 +113,7 @@ class ScalarScopeEngine:
                                                size=(self.config.state_probe_size, self.config.probe_length))
         self._state_prompt_ids = [self.tokenizer.encode(STATE_PROMPT)]
         self.state_probe_scores = self._score_fixed(self._state_probe)  # [S, n_evaluators]
+        self._init_steering()  # reward source "evaluators"; the reference policy: the student as built
 
     # -- public API ------------------------------------------------------------------------
     def step(self) -> CycleRecord:
@@ -152,7 +158,12 @@ class ScalarScopeEngine:
     @classmethod
     def load(cls, path, *, evaluators=None) -> ScalarScopeEngine:
         """Resume from :meth:`save`; a resumed run continues exactly as an uninterrupted one."""
-        return load_engine(cls, path, evaluators=evaluators)
+        engine = load_engine(cls, path, evaluators=evaluators)
+        _restore_steering(engine, path)
+        return engine
+
+    def _extra_state(self) -> dict:
+        return {"steering": self.steering_state()}
 
     def export_geometry(self, path, **kwargs):
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
@@ -260,20 +271,17 @@ class ScalarScopeEngine:
         cfg, cols = self.config, self._train_cols
         probe_ids, probe_prompt, read_probes = off_policy
         probe_lengths = np.full(len(probe_ids), probe_ids.shape[1])
-        train_evals = [self.evaluators[i] for i in cols]
-        probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
-                                      self.tokenizer.decode_batch(probe_ids, probe_lengths),
-                                      prompt_ids=[prompt_ids[p] for p in probe_prompt], response_ids=probe_ids,
-                                      lengths=probe_lengths)
-        failures.extend(self._evaluator_failures(cycle, probe_table.failures))
+        head_learns = self.head_learns()  # not the frozen conscience: then no evaluator score is used here
+        if head_learns:
+            train_evals = [self.evaluators[i] for i in cols]
+            probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
+                                          self.tokenizer.decode_batch(probe_ids, probe_lengths),
+                                          prompt_ids=[prompt_ids[p] for p in probe_prompt], response_ids=probe_ids,
+                                          lengths=probe_lengths)
+            failures.extend(self._evaluator_failures(cycle, probe_table.failures))
         width = max(gen.tokens.shape[1], probe_ids.shape[1])
-        lengths = np.concatenate([gen.lengths, probe_lengths])
-        targets = np.concatenate([table.sequence[:, cols], probe_table.sequence])
-        token_targets = np.concatenate([_update.pad_to3(table.tokens[..., cols], width),
-                                        _update.pad_to3(probe_table.tokens, width)])
-        valid = np.concatenate([table.valid[:, cols], probe_table.valid])
 
-        rewards = _update.token_rewards(table, cols, gen.lengths, gen.tokens.shape[1])
+        rewards = self.policy_rewards(table, cols, gen)  # the evaluators' token feedback, or the conscience's
 
         # The probe worker reads the probes with the parameters the cycle started from, while this
         # thread runs the teacher-forced pass (one GRU call that holds no GIL, so the two overlap
@@ -281,20 +289,31 @@ class ScalarScopeEngine:
         # state), this cycle's off-policy probes and, when due, the transfer probe set, which may
         # run on into the backward pass: the step below waits for it.
         self._reading = probe_worker().submit(read_probes)
+        reference = probe_worker().submit(reference_logits, self.reference, prompt_ids, row_prompt, gen.tokens)
         if self._transfer_due(cycle):
             self._transfer_reading = probe_worker().submit(self._read_transfer)
         # the trunk learns from the responses; backprop into the prompt encodings costs ~20% for little
         logits, values = self.model.forward_responses(prompt_states.detach(), row_prompt, gen.tokens)
-        # probes: one-step truncated pass from the hidden states the worker read
-        probe_hidden = self._reading.result()[1]
-        previous = torch.cat([prompt_states[torch.from_numpy(probe_prompt)][:, None], probe_hidden[:, :-1]], dim=1)
-        probe_values = self.model.step_values(previous, probe_ids)
-        values = torch.cat([_update.pad_values(values, width), _update.pad_values(probe_values, width)])
         pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
-        h_loss = head_loss(values, lengths, targets, token_targets, table.has_tokens[cols], valid)
-        loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
+        loss = pg_loss - cfg.entropy_weight * entropy
+        h_loss = torch.zeros(())
+        probe_hidden = self._reading.result()[1]  # (read with the parameters the cycle started from)
+        if head_learns:  # probes: one-step truncated pass from the hidden states the worker read
+            previous = torch.cat([prompt_states[torch.from_numpy(probe_prompt)][:, None], probe_hidden[:, :-1]], dim=1)
+            probe_values = self.model.step_values(previous, probe_ids)
+            values = torch.cat([_update.pad_values(values, width), _update.pad_values(probe_values, width)])
+            h_loss = head_loss(values, np.concatenate([gen.lengths, probe_lengths]),
+                               np.concatenate([table.sequence[:, cols], probe_table.sequence]),
+                               np.concatenate([_update.pad_to3(table.tokens[..., cols], width),
+                                               _update.pad_to3(probe_table.tokens, width)]),
+                               table.has_tokens[cols], np.concatenate([table.valid[:, cols], probe_table.valid]))
+            loss = loss + cfg.head_weight * h_loss
+        kl_tokens = token_kl(logits if cfg.kl_coef else logits.detach(), reference.result(),
+                             temperature=cfg.temperature)
+        if cfg.kl_coef:
+            loss = loss + cfg.kl_coef * kl_penalty(kl_tokens, gen.used)
         losses = {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
-                  "entropy": entropy.item(), "grad_norm": 0.0}
+                  "entropy": entropy.item(), "grad_norm": 0.0, "kl": float(sequence_kl(kl_tokens, gen.used).mean())}
         if not np.isfinite(losses["loss"]):
             failures.append(FailureEvent(cycle, "divergence", "critical",
                                          f"non-finite loss ({losses['loss']}); update skipped"))
@@ -309,6 +328,7 @@ class ScalarScopeEngine:
             self._transfer_reading.result()  # it reads the parameters this cycle started from
         self.optimizer.step()
         self._stepped = True
+        self._count_head_update()
         return losses | {"grad_norm": grad_norm}
 
     def _encode_prompt(self, prompt: str) -> np.ndarray:
@@ -425,7 +445,7 @@ class ScalarScopeEngine:
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
         self._collapsed = collapsed
         record = _replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
-                          effective_dim=frame.effective_dim, failures=failures,
+                          effective_dim=frame.effective_dim, failures=failures, reward_source=self.reward_source,
                           wall_ms=(time.perf_counter() - start) * 1000.0)
         self.history.append(record)
         self.cycle += 1
@@ -445,6 +465,14 @@ def _batch_split(batch_size: int, n_prompts: int) -> tuple[np.ndarray, np.ndarra
     Cached: shared by every cycle and engine, so never modified."""
     rows = np.diff(np.linspace(0, batch_size, n_prompts + 1).round().astype(int))
     return rows, np.repeat(np.arange(n_prompts), rows)
+
+
+def _restore_steering(engine: ScalarScopeEngine, path) -> None:
+    """Reward source, head-update count and reference policy from a checkpoint (until the checkpoint
+    format stores :meth:`Steering.steering_state` itself; a file without it keeps the defaults)."""
+    state = torch.load(path, weights_only=False).get("extra", {}).get("steering")
+    if state is not None:
+        engine.restore_steering_state(state)
 
 
 def _replace(record: CycleRecord, **changes) -> CycleRecord:

@@ -1,0 +1,73 @@
+"""KL to a reference policy: a frozen copy of the student, and the exact per-token KL to it.
+
+The reference is a deep copy of the student with gradients off (:func:`frozen_copy`); its logits
+come from the :class:`~scalarscope.student.Student` protocol's teacher-forced
+``forward(prompt_ids, row_prompt, response_ids) -> (logits [B, T, V], values [B, T, H])``, run
+under ``torch.no_grad`` (:func:`reference_logits`). The engine never touches either student's
+hidden states.
+
+**What is measured.** At every sampled position ``t`` of response ``b`` (EOS step included, the
+positions the policy actually sampled), the exact KL over the whole vocabulary,
+``KL_t = sum_v p(v) (log p(v) - log q(v))``, with ``p`` the current policy and ``q`` the
+reference, both given the same prefix (the student's own sample). A response's KL is the sum over
+its positions; the cycle's ``kl`` is the mean over the batch. Its expectation over samples is
+KL(pi || pi_ref) between the two sequence distributions, so ``sqrt(kl)`` is Gao et al.'s ``d``.
+
+**Temperature.** The engine samples from ``softmax(logits / temperature)``, so both ``p`` and
+``q`` are the temperature-scaled distributions: the KL of the policy that actually writes the
+responses the evaluators judge (at the default temperature 1 the two readings coincide).
+
+**The penalty.** With ``kl_coef > 0`` the loss gains ``kl_coef`` times the mean of ``KL_t`` over
+the batch's sampled positions (the policy loss is a per-token mean too), differentiated exactly
+through ``p``; the reference is a constant.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+
+
+def frozen_copy(model):
+    """A deep copy of ``model`` with every parameter's ``requires_grad`` off, in eval mode."""
+    reference = copy.deepcopy(model)
+    for parameter in reference.parameters():
+        parameter.requires_grad_(False)
+    return reference.eval()
+
+
+def reference_logits(reference, prompt_ids: list[np.ndarray], row_prompt: np.ndarray,
+                     response_ids: np.ndarray) -> torch.Tensor:
+    """The reference policy's teacher-forced logits [B, T, V] for given responses (no gradients;
+    safe on a worker thread: ``no_grad`` is set here, in the calling thread)."""
+    with torch.no_grad():
+        logits, _ = reference(prompt_ids, row_prompt, response_ids)
+    return logits
+
+
+def sampled_mask(used: np.ndarray, horizon: int) -> np.ndarray:
+    """[B, T] bool: the positions each response actually sampled (``used`` steps, EOS included)."""
+    return np.arange(horizon)[None, :] < np.asarray(used)[:, None]
+
+
+def token_kl(logits: torch.Tensor, reference: torch.Tensor, *, temperature: float = 1.0) -> torch.Tensor:
+    """Exact KL(p || q) over the vocabulary per position [B, T] from logits [B, T, V] of the policy
+    (``p``; gradients flow) and of the reference (``q``), both divided by ``temperature``."""
+    horizon = min(logits.shape[1], reference.shape[1])
+    log_p = torch.log_softmax(logits[:, :horizon] / temperature, dim=-1)
+    log_q = torch.log_softmax(reference[:, :horizon].to(log_p.dtype) / temperature, dim=-1)
+    return (log_p.exp() * (log_p - log_q)).sum(-1)
+
+
+def sequence_kl(per_token: torch.Tensor, used: np.ndarray) -> np.ndarray:
+    """Per response [B]: the per-token KL summed over its sampled positions (float64)."""
+    mask = torch.from_numpy(sampled_mask(used, per_token.shape[1]))
+    return (per_token.detach().double() * mask).sum(1).numpy()
+
+
+def kl_penalty(per_token: torch.Tensor, used: np.ndarray) -> torch.Tensor:
+    """The penalty's loss term: mean per-token KL over the batch's sampled positions (with grad)."""
+    mask = torch.from_numpy(sampled_mask(used, per_token.shape[1]))
+    return (per_token * mask).sum() / mask.sum().clamp_min(1)
