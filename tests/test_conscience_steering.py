@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
-from scalarscope.engine.kl import frozen_copy, kl_penalty, sequence_kl, token_kl
+from scalarscope.engine.kl import ReferencePolicy, kl_penalty, sequence_kl, token_kl
 from scalarscope.engine.steering import conscience_rewards
 from scalarscope.errors import ConfigError
 from scalarscope.evaluators import as_evaluator, correlated_evaluators
@@ -55,13 +55,20 @@ def test_kl_is_zero_against_itself_and_grows_as_training_moves_the_policy(small_
     assert _frame(engine)["kl"].iloc[-1] == 0.0
 
 
-def test_reference_is_frozen_and_separate():
+def test_reference_is_frozen_and_separate_and_its_cached_prompts_change_nothing():
     model = default_student(seed=0)
-    reference = frozen_copy(model)
-    assert all(not p.requires_grad for p in reference.parameters())
+    reference = ReferencePolicy(model)
+    assert all(not p.requires_grad for p in reference.model.parameters())
+    prompts = [model.tokenizer.encode(p) for p in ("rate this answer:", "how sure are you?")]
+    rows, responses = np.array([0, 1, 1, 0]), np.random.default_rng(0).integers(3, 20, size=(4, 7))
+    with torch.no_grad():
+        direct = model(prompts, rows, responses)[0]
+    for _ in range(2):  # the first call fills the prompt cache, the second reads it
+        torch.testing.assert_close(reference.logits(prompts, rows, responses), direct, rtol=0, atol=1e-6)
+    assert reference.logits(prompts[::-1], rows, responses).shape == direct.shape
     with torch.no_grad():
         next(model.parameters()).add_(1.0)
-    assert not torch.equal(next(model.parameters()), next(reference.parameters()))
+    assert not torch.equal(next(model.parameters()), next(reference.model.parameters()))
 
 
 def test_kl_penalty_keeps_the_policy_nearer_the_reference(small_config):
@@ -154,7 +161,7 @@ def test_resume_and_determinism_hold_across_a_switch(tmp_path, small_config):
     assert resumed.reward_source == "conscience"
     resumed.run(10, progress=False)
     pd.testing.assert_frame_equal(_frame(straight), _frame(resumed))
-    for a, b in zip(straight.reference.parameters(), resumed.reference.parameters(), strict=True):
+    for a, b in zip(straight.reference.model.parameters(), resumed.reference.model.parameters(), strict=True):
         assert torch.equal(a, b)
 
 

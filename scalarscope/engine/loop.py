@@ -308,18 +308,21 @@ class ScalarScopeEngine(Steering):
                                                _update.pad_to3(probe_table.tokens, width)]),
                                table.has_tokens[cols], np.concatenate([table.valid[:, cols], probe_table.valid]))
             loss = loss + cfg.head_weight * h_loss
-        kl_tokens = token_kl(logits if cfg.kl_coef else logits.detach(), reference.result(),
-                             temperature=cfg.temperature)
-        if cfg.kl_coef:
+        kl_tokens = None
+        if cfg.kl_coef:  # the penalty needs the reference now; without it, KL is read after the backward pass
+            kl_tokens = token_kl(logits, reference.result(), temperature=cfg.temperature)
             loss = loss + cfg.kl_coef * kl_penalty(kl_tokens, gen.used)
         losses = {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
-                  "entropy": entropy.item(), "grad_norm": 0.0, "kl": float(sequence_kl(kl_tokens, gen.used).mean())}
+                  "entropy": entropy.item(), "grad_norm": 0.0}
         if not np.isfinite(losses["loss"]):
             failures.append(FailureEvent(cycle, "divergence", "critical",
                                          f"non-finite loss ({losses['loss']}); update skipped"))
             return dict.fromkeys(losses, 0.0)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if kl_tokens is None:
+            kl_tokens = token_kl(logits.detach(), reference.result(), temperature=cfg.temperature)
+        losses["kl"] = float(sequence_kl(kl_tokens, gen.used).mean())
         grad_norm = float(_update.clip_gradients(self.model.parameters(), cfg.grad_clip))
         if not np.isfinite(grad_norm):
             failures.append(FailureEvent(cycle, "divergence", "critical", "non-finite gradient; update skipped"))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalarscope.engine.kl import frozen_copy
+from scalarscope.engine.kl import ReferencePolicy
 from scalarscope.errors import ConfigError
 from scalarscope.evaluators.base import ScoreTable
 
@@ -75,8 +75,9 @@ class Steering:
         self._reward_source = value
 
     def set_reference(self, model=None) -> None:
-        """Make a frozen copy of ``model`` (default: the student as it is now) the reference policy."""
-        self.reference = frozen_copy(self.model if model is None else model)
+        """Make a frozen copy of ``model`` (default: the student as it is now) the reference policy
+        (a :class:`~scalarscope.engine.kl.ReferencePolicy`; its ``model`` is the copy)."""
+        self.reference = ReferencePolicy(self.model if model is None else model)
 
     def head_learns(self) -> bool:
         """Whether this cycle's update trains the scalar head (always, unless it is the frozen conscience)."""
@@ -99,12 +100,12 @@ class Steering:
     def steering_state(self) -> dict:
         """{"reward_source": str, "head_updates": int, "reference": the reference's state_dict (tensors)}."""
         return {"reward_source": self._reward_source, "head_updates": int(self._head_updates),
-                "reference": {k: v.detach().clone() for k, v in self.reference.state_dict().items()}}
+                "reference": {k: v.detach().clone() for k, v in self.reference.model.state_dict().items()}}
 
     def restore_steering_state(self, state: dict) -> None:
         """Undo of :meth:`steering_state` on a freshly built engine with the same student architecture."""
         self._head_updates = int(state["head_updates"])
         self._reward_source = check_reward_source(state["reward_source"])
-        reference = frozen_copy(self.model)
-        reference.load_state_dict(state["reference"])
+        reference = ReferencePolicy(self.model)
+        reference.model.load_state_dict(state["reference"])
         self.reference = reference
