@@ -59,27 +59,31 @@ def curve_table(df) -> str:
     return "\n".join(lines)
 
 
-def rise_table(summary, by: str) -> str:
-    lines = [f"| {by} | runs | conscience fidelity at switch | policy score at switch | final d | proxy rise "
-             "| gold rise (training) | gold rise (held out) | gold falls (train / held out) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+def rise_table(summary, by) -> str:
+    """Mean ± std over seeds per group (``by``: a column or a list of columns)."""
+    by = [by] if isinstance(by, str) else list(by)
+    lines = ["| " + " | ".join(by) + " | runs | conscience fidelity at switch | policy score at switch | final d "
+             "| proxy rise | gold rise (training) | gold rise (held out) | gold falls (train / held out) |",
+             "|" + "---|" * (len(by) + 8)]
     for value, rows in summary.groupby(by):
-        lines.append(f"| {value:g} | {len(rows)} | {_plain(rows.switch_fidelity)} | {_plain(rows.switch_score)} | "
+        keys = " | ".join(f"{v:g}" for v in value)
+        lines.append(f"| {keys} | {len(rows)} | {_plain(rows.switch_fidelity)} | {_plain(rows.switch_score)} | "
                      f"{_plain(rows.final_sqrt_kl)} | {_pm(rows.proxy_rise)} | {_pm(rows.gold_train_rise)} | "
                      f"{_pm(rows.gold_holdout_rise)} | {int(rows.falls_train.sum())} / {int(rows.falls_holdout.sum())} |")
     return "\n".join(lines)
 
 
 def fit_table(summary) -> str:
-    lines = ["| overlap | seed | holdout | gold | α | β | d* | fitted peak | R² | peaks and falls in the run |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in summary.itertuples():
-        for short in ("train", "holdout"):
-            d_star = getattr(r, f"d_star_{short}")
-            lines.append(f"| {r.overlap:g} | {r.seed} | {r.holdout} | {short} | {getattr(r, f'alpha_{short}'):.3f} | "
-                         f"{getattr(r, f'beta_{short}'):.3f} | {'∞' if math.isinf(d_star) else f'{d_star:.2f}'} | "
-                         f"{getattr(r, f'peak_{short}'):.3f} | {getattr(r, f'r2_{short}'):.2f} | "
-                         f"{'yes' if getattr(r, f'peaks_{short}') else 'no'} |")
+    """Gao et al.'s fit per overlap and gold: mean ± std over seeds of alpha and beta, median d* and
+    fitted peak, median R², and the runs whose fitted curve turns inside the run."""
+    lines = ["| overlap | gold | α | β | median d* | median fitted peak | median R² | fit turns in the run |",
+             "|---|---|---|---|---|---|---|---|"]
+    for overlap, rows in summary.groupby("overlap"):
+        for short, label in (("train", "training"), ("holdout", "held out")):
+            d_star = rows[f"d_star_{short}"].median()
+            lines.append(f"| {overlap:g} | {label} | {_plain(rows[f'alpha_{short}'])} | {_plain(rows[f'beta_{short}'])} | "
+                         f"{'∞' if math.isinf(d_star) else f'{d_star:.2f}'} | {rows[f'peak_{short}'].median():.3f} | "
+                         f"{rows[f'r2_{short}'].median():.2f} | {int(rows[f'peaks_{short}'].sum())} of {len(rows)} |")
     return "\n".join(lines)
 
 
@@ -94,56 +98,80 @@ def claims(summary) -> list[str]:
                    f"evaluator's gold {held} ({_pm(holdout)}); the training evaluators' gold {_pm(rows.gold_train_rise)}.")
     falls = summary.falls_train | summary.falls_holdout
     out.append(f"- **Goodhart, observed:** gold fell after its peak (by more than 0.02 and two standard errors of the "
-               f"last 20 cycles) in {int(falls.sum())} of {len(summary)} runs; Gao et al.'s fitted curve turns "
-               f"inside the run in {int((summary.peaks_train | summary.peaks_holdout).sum())}.")
+               f"last 20 cycles) in {int(falls.sum())} of {len(summary)} runs "
+               f"({int(summary.falls_train.sum())} training, {int(summary.falls_holdout.sum())} held out); Gao et al.'s "
+               f"fitted curve turns inside the run in {int((summary.peaks_train | summary.peaks_holdout).sum())}.")
     return out
 
 
-def goodhart_markdown(main, warmups, shares, *, seconds: float, fall_setting=None) -> str:
-    summary = goodhart_summary(main)
+def study_block(label: str, df) -> list[str]:
+    summary = goodhart_summary(df)
     first = summary.iloc[0]
+    return [f"### {label}", "",
+            f"kl_coef {first.kl_coef:g}, warmup {int(first.warmup)}, {int(df.cycle.max()) + 1} conscience cycles, "
+            f"context_share {first.context_share:g}.", "",
+            *claims(summary), "", rise_table(summary, "overlap"), "",
+            "Proxy and gold against d (mean over the cycles in each d bin, then over runs):", "",
+            curve_table(df), "", fit_table(summary), ""]
+
+
+def goodhart_markdown(studies, warmups, shares, *, seconds: float) -> str:
+    """``studies``: [(label, DataFrame)] of the main studies; ``warmups`` and ``shares``: the side studies."""
     lines = [
         TITLE, "",
-        "Does the student's own internal evaluator stand in for the judges? Each run trains the default world "
-        f"{int(first.warmup)} cycles on the evaluators (the holdout rotating with the seed), makes that policy the "
-        f"reference, then trains {int(main.cycle.max()) + 1} cycles with `reward_source=\"conscience\"`: the policy "
-        "gradient sees only the scalar head's own per-token values (the head frozen), while every evaluator keeps "
-        "scoring, as gold. d = sqrt(KL to the reference), per response, on the policy's own samples. "
-        f"kl_coef {first.kl_coef:g}, context_share {first.context_share:g}. Rises are the mean of the last 20 "
-        "cycles minus the mean of the first 5, ± std over seeds.", "",
-        *claims(summary), "",
-        rise_table(summary, "overlap"), "",
-        "Proxy and gold against d (Path A at overlap 0, Path B at 0.87):", "",
-        curve_table(main), "",
-        "Gao, Schulman & Hilton (2022) fit gold = d(α − β log d) under RL; fitted here with a free intercept, "
-        "per run and per gold. d* = exp(α/β − 1) is where the fitted curve peaks (∞: β ≤ 0, no turn); "
-        "\"peaks and falls\" = d* lies inside the run and the fitted curve falls by more than 0.02 after it.", "",
-        fit_table(summary), "",
-    ]
-    lines += ["### Warmup length (a better-trained conscience?)", "",
-              rise_table(goodhart_summary(warmups), "warmup"), "",
-              "### The world's context interaction (a conscience that misses part of the judges' structure)", "",
-              rise_table(goodhart_summary(shares), "context_share"), ""]
-    if fall_setting is not None:
-        label, frame = fall_setting
-        lines += [f"### Where gold falls: {label}", "", rise_table(goodhart_summary(frame), "overlap"), "",
-                  curve_table(frame), ""]
-    lines.append(f"All runs of this section: {seconds:.0f} s wall time on local processes.")
+        "Can the student's own internal evaluator stand in for the judges? Each run trains the default world on "
+        "the evaluators for a warmup (the holdout rotating with the seed), makes that policy the reference, then "
+        "trains with `reward_source=\"conscience\"`: the policy gradient sees only the scalar head's own per-token "
+        "values (the head frozen), while every evaluator keeps scoring, as gold, without reaching any gradient. "
+        "d = sqrt(KL to the reference), per response, on the policy's own samples; proxy = the conscience's mean "
+        "predicted score. Rises are the mean of the last 20 cycles minus the mean of the first 5, ± std over seeds; "
+        "\"gold falls\" counts runs whose 20-cycle running mean ends more than 0.02 and two standard errors below "
+        "its peak. Gao, Schulman & Hilton (2022) fit gold = d(α − β log d) under RL; it is fitted here per run with "
+        "a free intercept; d* = exp(α/β − 1) is where the fitted curve peaks (∞: β ≤ 0); \"fit turns\" = d* lies "
+        "inside the run and the fitted curve falls by more than 0.02 after it.", ""]
+    for label, df in studies:
+        lines += study_block(label, df)
+    lines += ["### Warmup length: a better-trained conscience", "", rise_table(goodhart_summary(warmups),
+                                                                               ["overlap", "warmup"]), "",
+              fit_table_by(goodhart_summary(warmups), "warmup"), "",
+              "### The world's context interaction: a conscience that misses part of the judges' structure", "",
+              rise_table(goodhart_summary(shares), ["overlap", "context_share"]), "",
+              fit_table_by(goodhart_summary(shares), "context_share"), "",
+              f"All runs of this section: {seconds:.0f} s wall time on local processes."]
     return "\n".join(lines)
+
+
+def fit_table_by(summary, by: str) -> str:
+    """Median fitted d* and the runs whose fit turns, per overlap and ``by``, for both golds."""
+    lines = [f"| overlap | {by} | median d* (training / held out) | fit turns (training / held out) |",
+             "|---|---|---|---|"]
+    for (overlap, value), rows in summary.groupby(["overlap", by]):
+        cells = [rows[f"d_star_{s}"].median() for s in ("train", "holdout")]
+        shown = " / ".join("∞" if math.isinf(c) else f"{c:.2f}" for c in cells)
+        lines.append(f"| {overlap:g} | {value:g} | {shown} | {int(rows.peaks_train.sum())} / "
+                     f"{int(rows.peaks_holdout.sum())} of {len(rows)} |")
+    return "\n".join(lines)
+
+
+STUDY_KL = 0.3  # the resolved curve: measured to keep the policy's entropy (examples/kl_coef_scan.py)
 
 
 def goodhart_section(*, quick: bool = False, workers: int | None = None, seeds: int | None = None) -> str:
     """Run the studies behind the section and return its markdown (``quick``: small, for tests)."""
     start = time.perf_counter()
     seeds = seeds or (2 if quick else 5)
+    side = 1 if quick else 2
     cycles = 40 if quick else CYCLES
     common = {"cycles": cycles, "n_jobs": workers, "progress": False}
-    main = goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, **common)
-    side_seeds = 2 if quick else 3
-    warmups = _concat([goodhart([0.87], seeds=side_seeds, warmup=w, **common) for w in (10, 20, 40)])
-    shares = _concat([goodhart([0.87], seeds=side_seeds, warmup=WARMUP, context_share=s, **common)
-                      for s in (0.02, 0.2, 0.5)])
-    return goodhart_markdown(main, warmups, shares, seconds=time.perf_counter() - start)
+    studies = [(f"The default engine (no KL penalty), {seeds} seeds",
+                goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, **common)),
+               (f"With a KL penalty (kl_coef {STUDY_KL:g}): the curve resolved, {seeds} seeds",
+                goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, kl_coef=STUDY_KL, **common))]
+    warmups = _concat([goodhart([0.0, 0.87], seeds=side, warmup=w, kl_coef=STUDY_KL, **common)
+                       for w in ((5, 20) if quick else (5, 10, 20, 40))])
+    shares = _concat([goodhart([0.87], seeds=side + 1, warmup=WARMUP, context_share=s, kl_coef=STUDY_KL, **common)
+                      for s in ((0.02, 0.5) if quick else (0.02, 0.2, 0.5))])
+    return goodhart_markdown(studies, warmups, shares, seconds=time.perf_counter() - start)
 
 
 def _concat(frames):
