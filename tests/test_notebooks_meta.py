@@ -10,12 +10,13 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTED = ("01_internalization.ipynb", "02_path_a_vs_b.ipynb", "03_revision.ipynb", "04_desktop_roundtrip.ipynb")
+EXPECTED = ("01_internalization.ipynb", "02_path_a_vs_b.ipynb", "03_revision.ipynb", "04_desktop_roundtrip.ipynb",
+            "05_conscience.ipynb")
 MAX_BYTES = 100 * 1024
 MAX_CELL_LINES = 8  # a cell is a few lines calling the library
 
 
-def test_the_four_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(EXPECTED)
 
 
