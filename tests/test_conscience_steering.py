@@ -178,3 +178,22 @@ def test_bad_steering_input_is_named(small_config):
         engine.reward_source = "judges"
     engine.reward_source = "conscience"
     assert engine.reward_source == "conscience"
+
+
+class _ForwardOnly(torch.nn.Module):
+    """A student offering only the protocol's teacher-forced forward (as a Hugging Face student may)."""
+
+    def __init__(self, student):
+        super().__init__()
+        self.student = student
+
+    def forward(self, prompt_ids, row_prompt, response_ids):
+        return self.student(prompt_ids, row_prompt, response_ids)
+
+
+def test_reference_of_a_student_without_prompt_encodings_uses_forward():
+    model = default_student(seed=1)
+    prompts = [model.tokenizer.encode("list the tradeoffs.")]
+    rows, responses = np.zeros(3, dtype=int), np.random.default_rng(1).integers(3, 20, size=(3, 5))
+    plain = ReferencePolicy(_ForwardOnly(model))
+    torch.testing.assert_close(plain.logits(prompts, rows, responses), ReferencePolicy(model).logits(prompts, rows, responses))

@@ -55,15 +55,21 @@ class ReferencePolicy:
     def logits(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray) -> torch.Tensor:
         """Teacher-forced logits [B, T, V] of responses [B, T], row b continuing ``prompt_ids[row_prompt[b]]``."""
         with torch.no_grad():
-            if not self._cached:
+            states = self._states(prompt_ids) if self._cached else None
+            if states is None:
                 return self.model(prompt_ids, row_prompt, response_ids)[0]
-            return self.model.forward_responses(self._states(prompt_ids), row_prompt, response_ids)[0]
+            return self.model.forward_responses(states, row_prompt, response_ids)[0]
 
-    def _states(self, prompt_ids: list[np.ndarray]) -> torch.Tensor:
+    def _states(self, prompt_ids: list[np.ndarray]) -> torch.Tensor | None:
+        """Encoded prompts [P, W] from the cache, or None when the student's encodings are not one
+        vector per prompt (then it is not cached: the teacher-forced ``forward`` is used)."""
         keys = [np.asarray(ids, dtype=np.int64).tobytes() for ids in prompt_ids]
         missing = [i for i, key in enumerate(keys) if key not in self._prompt_states]
         if missing:
             states = self.model.encode_prompts([prompt_ids[i] for i in missing])
+            if not isinstance(states, torch.Tensor) or states.dim() != 2:
+                self._cached = False
+                return None
             self._prompt_states.update({keys[i]: states[j] for j, i in enumerate(missing)})
         return torch.stack([self._prompt_states[key] for key in keys])
 
