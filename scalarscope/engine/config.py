@@ -37,7 +37,11 @@ class EngineConfig:
         for the default student, whose ops are too small to split, and it never stalls when other
         work shares the cores; None leaves torch's own setting.
     kl_coef: weight of the per-token KL penalty to the reference policy (0: KL measured, not
-        penalised; see :mod:`scalarscope.engine.kl`).
+        penalised; see :mod:`scalarscope.engine.kl`). The default 0 is measured
+        (``examples/kl_coef_scan.py``, 3 seeds x 300 cycles): up to 0.1 the default world's numbers
+        do not move (the policy still collapses, entropy ~0.003-0.03); 0.3 keeps its entropy near
+        3.1 nats but lowers the final score (0.999 -> 0.978 at overlap 0.87, 0.93 -> 0.87 at 0),
+        leaves holdout transfer unchanged (0.904 / 0.903) and revives no revisions after cycle 50.
     conscience_learns: under ``reward_source="conscience"``, whether the scalar head keeps learning
         from the evaluators (default: frozen; see :mod:`scalarscope.engine.steering`).
     """
