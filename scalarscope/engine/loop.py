@@ -286,8 +286,9 @@ class ScalarScopeEngine(Steering):
         # The probe worker reads the probes with the parameters the cycle started from, while this
         # thread runs the teacher-forced pass (one GRU call that holds no GIL, so the two overlap
         # almost for free; during decoding they would contend): the fixed state probe (the geometry
-        # state), this cycle's off-policy probes and, when due, the transfer probe set, which may
-        # run on into the backward pass: the step below waits for it.
+        # state), this cycle's off-policy probes, the reference policy's logits of the responses
+        # (for kl) and, when due, the transfer probe set, which may run on into the backward pass:
+        # the step below waits for it.
         self._reading = probe_worker().submit(read_probes)
         reference = probe_worker().submit(reference_logits, self.reference, prompt_ids, row_prompt, gen.tokens)
         if self._transfer_due(cycle):
