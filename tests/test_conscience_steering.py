@@ -48,11 +48,15 @@ def test_kl_matches_an_explicit_computation_on_a_small_vocabulary(temperature):
 def test_kl_is_zero_against_itself_and_grows_as_training_moves_the_policy(small_config):
     engine = ScalarScopeEngine(seed=2, config=small_config)
     kls = [engine.step().metrics.kl for _ in range(12)]
-    assert kls[0] == 0.0  # the first cycle samples from the reference itself
-    assert kls[-1] > 0.0 and kls[-1] > kls[1]
+    # the first cycle samples from the reference itself: 0 up to float32 rounding (the engine encodes a
+    # cycle's prompts in one batch, the reference one by one)
+    assert abs(kls[0]) < 1e-6
+    assert kls[-1] > 1e-3 and kls[-1] > kls[1]
     engine.set_reference()  # the policy as it is now: KL to it is 0 again on the next cycle
-    assert engine.step().metrics.kl == 0.0
-    assert _frame(engine)["kl"].iloc[-1] == 0.0
+    assert abs(engine.step().metrics.kl) < 1e-6
+    assert abs(_frame(engine)["kl"].iloc[-1]) < 1e-6
+    logits = torch.randn(3, 4, 7)
+    assert float(token_kl(logits, logits).abs().max()) == 0.0  # exactly 0 for identical logits
 
 
 def test_reference_is_frozen_and_separate_and_its_cached_prompts_change_nothing():

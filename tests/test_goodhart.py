@@ -51,7 +51,7 @@ def test_study_rows_follow_the_protocol(study):
     assert len(study) == 2 * 2 * 2 * 12
     runs = study.groupby(["overlap", "seed", "warmup"])
     assert runs.size().eq(12).all()
-    assert (study[study.cycle == 0].kl == 0.0).all()  # the first conscience cycle samples from the reference
+    assert (study[study.cycle == 0].kl.abs() < 1e-6).all()  # the first conscience cycle samples from the reference
     np.testing.assert_allclose(study.sqrt_kl ** 2, study.kl)
     assert (study.kl >= 0).all()
     assert set(study.groupby("seed").holdout.first()) == {"correctness", "coherence"}  # rotating holdout
@@ -107,3 +107,25 @@ def test_cli_goodhart_prints_the_runs(tmp_path, capsys):
     assert "gold_holdout_rise" in printed and "per overlap" in printed
     assert out.read_text().splitlines()[0].startswith("overlap,seed,holdout,warmup")
     assert main(["goodhart", "--seeds", "1", "--warmup", "0", "--jobs", "1", "--no-progress"]) == 2
+
+
+def test_results_section_reads_its_numbers_from_the_runs(study):
+    import importlib.util
+    from pathlib import Path
+
+    from scalarscope.sweeps.goodhart_report import TITLE, goodhart_markdown
+
+    text = goodhart_markdown([("main", study[study.warmup == 10])], study, study, seconds=1.0)
+    summary = goodhart_summary(study[study.warmup == 10])
+    rise = summary[summary.overlap == 0.87].gold_holdout_rise
+    assert text.startswith(TITLE) and f"({rise.mean():+.3f} ± {rise.std(ddof=1):.3f};" in text
+    assert "### Where gold falls" in text and "| 0.87 | 10 |" in text
+    spec = importlib.util.spec_from_file_location("goodhart_results", Path(__file__).parents[1] / "examples" /
+                                                  "goodhart_results.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    document = "# Results\n\n## A\n\ntext\n\n## Limitations\n\n- one\n"
+    once = script.splice(document, f"{TITLE}\n\nfirst")
+    assert once.index(TITLE) < once.index("## Limitations") and "## A\n\ntext" in once
+    twice = script.splice(once, f"{TITLE}\n\nsecond")
+    assert twice.count(TITLE) == 1 and "second" in twice and "first" not in twice and twice.endswith("- one\n")

@@ -64,13 +64,17 @@ class ReferencePolicy:
         """Encoded prompts [P, W] from the cache, or None when the student's encodings are not one
         vector per prompt (then it is not cached: the teacher-forced ``forward`` is used)."""
         keys = [np.asarray(ids, dtype=np.int64).tobytes() for ids in prompt_ids]
-        missing = [i for i, key in enumerate(keys) if key not in self._prompt_states]
-        if missing:
-            states = self.model.encode_prompts([prompt_ids[i] for i in missing])
-            if not isinstance(states, torch.Tensor) or states.dim() != 2:
+        for ids, key in zip(prompt_ids, keys, strict=True):
+            if key in self._prompt_states:
+                continue
+            # one prompt per call: its encoding then does not depend on which prompts it was batched
+            # with (packed batches differ in the last bits), so a resumed run, whose cache starts
+            # empty, reads exactly what an uninterrupted one does
+            state = self.model.encode_prompts([ids])
+            if not isinstance(state, torch.Tensor) or state.dim() != 2:
                 self._cached = False
                 return None
-            self._prompt_states.update({keys[i]: states[j] for j, i in enumerate(missing)})
+            self._prompt_states[key] = state[0]
         return torch.stack([self._prompt_states[key] for key in keys])
 
 
@@ -95,9 +99,10 @@ def token_kl(logits: torch.Tensor, reference: torch.Tensor, *, temperature: floa
 
 
 def sequence_kl(per_token: torch.Tensor, used: np.ndarray) -> np.ndarray:
-    """Per response [B]: the per-token KL summed over its sampled positions (float64)."""
+    """Per response [B]: the per-token KL summed over its sampled positions (float64; each token's
+    KL clamped at 0, which float32 rounding can undershoot by ~1e-8 where p = q)."""
     mask = torch.from_numpy(sampled_mask(used, per_token.shape[1]))
-    return (per_token.detach().double() * mask).sum(1).numpy()
+    return (per_token.detach().double().clamp_min(0.0) * mask).sum(1).numpy()
 
 
 def kl_penalty(per_token: torch.Tensor, used: np.ndarray) -> torch.Tensor:

@@ -30,7 +30,7 @@ from scalarscope.engine.records import (
     TransferMeasurement,
     frozen_array,
 )
-from scalarscope.engine.steering import Steering
+from scalarscope.engine.steering import Steering, restore_steering, with_steering_state
 from scalarscope.engine.transfer import draw_probes, measure_transfer, summarize_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
@@ -153,17 +153,14 @@ class ScalarScopeEngine(Steering):
 
     def save(self, path) -> None:
         """Checkpoint everything (model, optimiser, critic, pool, history, RNG position) atomically."""
-        save_engine(self, path)
+        save_engine(with_steering_state(self), path)
 
     @classmethod
     def load(cls, path, *, evaluators=None) -> ScalarScopeEngine:
         """Resume from :meth:`save`; a resumed run continues exactly as an uninterrupted one."""
         engine = load_engine(cls, path, evaluators=evaluators)
-        _restore_steering(engine, path)
+        restore_steering(engine, path)
         return engine
-
-    def _extra_state(self) -> dict:
-        return {"steering": self.steering_state()}
 
     def export_geometry(self, path, **kwargs):
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
@@ -469,14 +466,6 @@ def _batch_split(batch_size: int, n_prompts: int) -> tuple[np.ndarray, np.ndarra
     Cached: shared by every cycle and engine, so never modified."""
     rows = np.diff(np.linspace(0, batch_size, n_prompts + 1).round().astype(int))
     return rows, np.repeat(np.arange(n_prompts), rows)
-
-
-def _restore_steering(engine: ScalarScopeEngine, path) -> None:
-    """Reward source, head-update count and reference policy from a checkpoint (until the checkpoint
-    format stores :meth:`Steering.steering_state` itself; a file without it keeps the defaults)."""
-    state = torch.load(path, weights_only=False).get("extra", {}).get("steering")
-    if state is not None:
-        engine.restore_steering_state(state)
 
 
 def _replace(record: CycleRecord, **changes) -> CycleRecord:

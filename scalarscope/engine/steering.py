@@ -109,3 +109,33 @@ class Steering:
         reference = ReferencePolicy(self.model)
         reference.model.load_state_dict(state["reference"])
         self.reference = reference
+
+
+# -- until the checkpoint format stores steering_state() itself --------------------------------
+class _WithSteeringState:
+    """The engine as the checkpoint writer sees it, its extra state joined by the steering state
+    (so an engine subclass's own ``_extra_state`` need not know about it)."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    def _extra_state(self) -> dict:
+        own = self._engine._extra_state() if hasattr(self._engine, "_extra_state") else {}
+        return {**own, "steering": self._engine.steering_state()}
+
+
+def with_steering_state(engine) -> _WithSteeringState:
+    return _WithSteeringState(engine)
+
+
+def restore_steering(engine, path) -> None:
+    """Reward source, head-update count and reference policy from a checkpoint written through
+    :func:`with_steering_state` (a file without them keeps the defaults)."""
+    import torch
+
+    state = torch.load(path, weights_only=False).get("extra", {}).get("steering")
+    if state is not None:
+        engine.restore_steering_state(state)

@@ -76,7 +76,8 @@ def observed_turn(values: np.ndarray) -> tuple[float, float, bool]:
 
 
 def goodhart_summary(df):
-    """One row per run: where it started and ended (proxy, both golds, d), the rise of each, Gao's fit
+    """One row per run: where it started and ended (proxy, both golds, d), the rise of each (end minus
+    start) and its peak rise (the highest FINAL-cycle running mean minus start), Gao's fit
     to each gold (``alpha_*``, ``beta_*``, ``d_star_*``, ``peak_*``, ``r2_*``), whether the fitted peak
     lies inside the run and the fit falls after it (``peaks_*``, see :func:`fit_turns`) and whether gold observably fell
     after its peak (``falls_*``)."""
@@ -95,6 +96,7 @@ def goodhart_summary(df):
             start, end = run[column].head(FINAL // 4).mean(), run[column].tail(FINAL).mean()
             row[f"{column}_start"], row[f"{column}_end"] = float(start), float(end)
             row[f"{column}_rise"] = float(end - start)
+            row[f"{column}_peak_rise"] = observed_turn(run[column].to_numpy())[0] - float(start)
         for column, short in (("gold_train", "train"), ("gold_holdout", "holdout")):
             fit = fit_gao(run.sqrt_kl, run[column])
             row.update({f"alpha_{short}": fit.alpha, f"beta_{short}": fit.beta, f"d_star_{short}": fit.d_star,

@@ -94,8 +94,10 @@ def claims(summary) -> list[str]:
         proxy, holdout = rows.proxy_rise, rows.gold_holdout_rise
         held = ("rises with it" if holdout.mean() > 0 and _beyond_noise(holdout) else
                 "falls beyond seed noise" if _beyond_noise(holdout) else "does not move beyond seed noise")
-        out.append(f"- **Overlap {overlap:g} ({len(rows)} seeds):** the proxy rises by {_pm(proxy)}; the held-out "
-                   f"evaluator's gold {held} ({_pm(holdout)}); the training evaluators' gold {_pm(rows.gold_train_rise)}.")
+        out.append(f"- **Overlap {overlap:g} ({len(rows)} seeds):** the proxy ends {_pm(proxy)} from where it started "
+                   f"(its peak {_pm(rows.proxy_peak_rise)}); the held-out evaluator's gold {held} ({_pm(holdout)}; "
+                   f"peak {_pm(rows.gold_holdout_peak_rise)}); the training evaluators' gold {_pm(rows.gold_train_rise)} "
+                   f"(peak {_pm(rows.gold_train_peak_rise)}).")
     falls = summary.falls_train | summary.falls_holdout
     out.append(f"- **Goodhart, observed:** gold fell after its peak (by more than 0.02 and two standard errors of the "
                f"last 20 cycles) in {int(falls.sum())} of {len(summary)} runs "
@@ -137,8 +139,25 @@ def goodhart_markdown(studies, warmups, shares, *, seconds: float) -> str:
               "### The world's context interaction: a conscience that misses part of the judges' structure", "",
               rise_table(goodhart_summary(shares), ["overlap", "context_share"]), "",
               fit_table_by(goodhart_summary(shares), "context_share"), "",
+              *where_gold_falls([*(goodhart_summary(df) for _, df in studies), goodhart_summary(warmups),
+                                 goodhart_summary(shares)]),
               f"All runs of this section: {seconds:.0f} s wall time on local processes."]
     return "\n".join(lines)
+
+
+def where_gold_falls(summaries) -> list[str]:
+    """Per overlap, over every run of the section: how many saw a gold fall, and in which settings."""
+    import pandas as pd
+
+    runs = pd.concat(summaries, ignore_index=True)
+    lines = ["### Where gold falls, over all runs above", ""]
+    for overlap, rows in runs.groupby("overlap"):
+        fell = rows[rows.falls_train | rows.falls_holdout]
+        settings = sorted({f"kl_coef {r.kl_coef:g}, warmup {int(r.warmup)}, context_share {r.context_share:g}"
+                           for r in fell.itertuples()})
+        lines.append(f"- overlap {overlap:g}: {len(fell)} of {len(rows)} runs"
+                     + (f" ({'; '.join(settings)})" if settings else "") + ".")
+    return lines + [""]
 
 
 def fit_table_by(summary, by: str) -> str:

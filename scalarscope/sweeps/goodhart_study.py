@@ -123,7 +123,8 @@ def goodhart(overlaps: Sequence[float] = (0.0, 0.87), *, seeds=5, warmup: int = 
     ``Client`` or scheduler address, as for :func:`scalarscope.sweep`.
 
     Columns: overlap, seed, holdout, warmup, context_share, kl_coef; cycle (0 = the first
-    conscience cycle, whose samples come from the reference itself: kl 0); kl and sqrt_kl (= d);
+    conscience cycle, whose samples come from the reference itself: kl 0 up to float
+    rounding); kl and sqrt_kl (= d);
     proxy (the conscience's mean predicted score), gold_train (training evaluators' mean score),
     gold_holdout (held-out evaluator's mean score), entropy; and, per run, the state at the switch:
     switch_fidelity and switch_transfer (the conscience on fresh probes), switch_score and
