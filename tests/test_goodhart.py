@@ -129,3 +129,20 @@ def test_results_section_reads_its_numbers_from_the_runs(study):
     assert once.index(TITLE) < once.index("## Limitations") and "## A\n\ntext" in once
     twice = script.splice(once, f"{TITLE}\n\nsecond")
     assert twice.count(TITLE) == 1 and "second" in twice and "first" not in twice and twice.endswith("- one\n")
+
+
+def test_in_process_loky_and_dask_give_the_same_rows():
+    import pandas as pd
+
+    distributed = pytest.importorskip("distributed")
+
+    def tiny(**kw):
+        return scalarscope.goodhart([0.5], seeds=2, warmup=3, cycles=4, progress=False, **kw)
+
+    local, pooled = tiny(n_jobs=1), tiny(n_jobs=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+            as cluster, distributed.Client(cluster) as client:
+        on_dask = tiny(client=client)
+    pd.testing.assert_frame_equal(local, pooled)
+    pd.testing.assert_frame_equal(local, on_dask)
+    assert list(local.groupby("seed").holdout.first()) == ["correctness", "coherence"]
