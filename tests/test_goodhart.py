@@ -131,6 +131,7 @@ def test_results_section_reads_its_numbers_from_the_runs(study):
     assert twice.count(TITLE) == 1 and "second" in twice and "first" not in twice and twice.endswith("- one\n")
 
 
+@pytest.mark.slow
 def test_in_process_loky_and_dask_give_the_same_rows():
     import pandas as pd
 
