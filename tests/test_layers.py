@@ -15,7 +15,7 @@ RULES = {
     "scalarscope.export": {"torch", "plotly", "ipywidgets", "pandas"},
     "scalarscope.evaluators.synthetic": {"plotly", "ipywidgets"},
     "scalarscope.engine": {"torch", "plotly", "ipywidgets"},
-    "scalarscope.engine.loop": {"plotly", "ipywidgets"},
+    "scalarscope.engine.loop": {"plotly", "ipywidgets", "scalarscope.sweeps"},  # studies build engines, not back
     "scalarscope.cli": {"torch", "plotly", "ipywidgets"},
     "scalarscope.student": {"torch"},
     "scalarscope.onnx.conscience": {"torch", "plotly", "ipywidgets"},

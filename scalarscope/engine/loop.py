@@ -21,6 +21,7 @@ from scalarscope.engine._reading import reading_for
 from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
+from scalarscope.engine.kl import kl_penalty, sequence_kl, token_kl
 from scalarscope.engine.probes import STATE_PROMPT
 from scalarscope.engine.records import (
     CycleRecord,
@@ -29,6 +30,7 @@ from scalarscope.engine.records import (
     TrainingMetrics,
     frozen_array,
 )
+from scalarscope.engine.steering import Steering
 from scalarscope.engine.transfer import AutomaticTransfer, measure_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
@@ -40,7 +42,7 @@ from scalarscope.student import default_student
 from scalarscope.student.generation import Generation
 
 
-class ScalarScopeEngine:
+class ScalarScopeEngine(Steering):
     """Trains a student from the scalar feedback of several evaluators, one cycle at a time.
 
     model: a :class:`~scalarscope.student.Student` (default: the GRU student built from ``seed``).
@@ -48,6 +50,9 @@ class ScalarScopeEngine:
     token_pool: the governor's :class:`TokenPool` (default: exactly one batch of tokens per cycle).
     holdout: name of an evaluator that only measures, never trains (for holdout transfer).
     seed: the one seed; each cycle's randomness derives from (seed, cycle).
+
+    ``reward_source`` ("evaluators" or "conscience"), ``set_reference()`` and the ``kl`` each cycle
+    records: see :mod:`scalarscope.engine.steering` and :mod:`scalarscope.engine.kl`.
     """
 
     def __init__(self, model=None, evaluators=None, token_pool: TokenPool | None = None, *,
@@ -88,6 +93,7 @@ class ScalarScopeEngine:
         self._device = getattr(self.model, "device", torch.device("cpu"))
         self._reader = reading_for(self)
         self._fix_state_probe()
+        self._init_steering()  # reward source "evaluators"; the reference policy: the student as built
 
     def _fix_state_probe(self) -> None:
         """The fixed random responses whose predicted scores are the geometry state, and every
@@ -149,16 +155,18 @@ class ScalarScopeEngine:
             the checkpoint's spec)."""
         return load_engine(cls, path, evaluators=evaluators, model=model)
 
-    # subclasses keep their own state in checkpoints through these three
+    # state beyond the core in checkpoints (the steering state; a subclass adds its own)
     def _extra_state(self) -> dict:
-        """JSON-able state a subclass adds; ``init_kwargs`` go back to the constructor."""
-        return {}
+        """JSON-able state; ``init_kwargs`` go back to the constructor."""
+        return {"steering": self.steering_values()}
 
     def _extra_tensors(self) -> dict[str, torch.Tensor]:
-        return {}
+        return {f"reference.{k}": v for k, v in self.steering_tensors().items()}
 
     def _load_extra(self, state: dict, tensors: dict[str, torch.Tensor]) -> None:
         """Restore what :meth:`_extra_state` and :meth:`_extra_tensors` saved."""
+        reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
+        self.restore_steering_state({**state["steering"], "reference": reference})
 
     def export_geometry(self, path, **kwargs):
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
@@ -269,30 +277,40 @@ class ScalarScopeEngine:
         return table
 
     def _update(self, cycle: Cycle) -> dict[str, float]:
-        """One optimisation step on the responses and the off-policy probes; returns its losses."""
+        """One optimisation step on the responses and the off-policy probes; returns its losses.
+        The policy learns from the reward source's per-token rewards; the scalar head from the
+        evaluators, unless it is the frozen conscience (then no evaluator score is used at all)."""
         cfg, gen = self.config, cycle.gen
-        probe_table = self._score_probes(cycle)
         width = max(gen.tokens.shape[1], cycle.probe_ids.shape[1])
-        targets = _update.head_targets(cycle.table, probe_table, self._train_cols, gen.lengths,
-                                       cycle.probe_ids.shape[1], width)
-        rewards = _update.token_rewards(cycle.table, self._train_cols, gen.lengths, gen.tokens.shape[1])
+        head_learns = self.head_learns()
+        if head_learns:
+            targets = _update.head_targets(cycle.table, self._score_probes(cycle), self._train_cols, gen.lengths,
+                                           cycle.probe_ids.shape[1], width)
+        rewards = self.policy_rewards(cycle.table, self._train_cols, gen)
         self._reader.start_reads(cycle)
         logits, values = self._reader.teacher_forced(cycle, width)
         pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
-        h_loss = head_loss(values, *targets)
+        h_loss = head_loss(values, *targets) if head_learns else torch.zeros((), device=logits.device)
         loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
+        kl_tokens = None
+        if cfg.kl_coef:  # the penalty needs the reference now; without it KL is read after the backward pass
+            kl_tokens = token_kl(logits, self._reader.reference_logits(), temperature=cfg.temperature)
+            loss = loss + cfg.kl_coef * kl_penalty(kl_tokens, gen.used)
         losses = {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
                   "entropy": entropy.item(), "grad_norm": 0.0}
-        return self._step(cycle, loss, losses)
+        return self._step(cycle, loss, losses, lambda: kl_tokens if kl_tokens is not None else
+                          token_kl(logits.detach(), self._reader.reference_logits(), temperature=cfg.temperature))
 
-    def _step(self, cycle: Cycle, loss, losses: dict[str, float]) -> dict[str, float]:
-        """Backward, clip and step, unless the loss or the gradient is not finite (recorded)."""
+    def _step(self, cycle: Cycle, loss, losses: dict[str, float], kl_tokens) -> dict[str, float]:
+        """Backward, clip and step, unless the loss or the gradient is not finite (recorded);
+        ``kl_tokens()`` gives the per-token KL to the reference, read after the backward pass."""
         if not np.isfinite(losses["loss"]):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
                                                f"non-finite loss ({losses['loss']}); update skipped"))
             return dict.fromkeys(losses, 0.0)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        losses["kl"] = float(sequence_kl(kl_tokens(), cycle.gen.used).mean())
         grad_norm = float(_update.clip_gradients(self.model.parameters(), self.config.grad_clip))
         if not np.isfinite(grad_norm):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
@@ -303,6 +321,7 @@ class ScalarScopeEngine:
         self._reader.before_step()
         self.optimizer.step()
         cycle.stepped = True
+        self._count_head_update()
         return losses
 
     def _update_critic(self, cycle: Cycle) -> None:
@@ -383,7 +402,7 @@ class ScalarScopeEngine:
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
         self._collapsed = now_collapsed
         record = replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
-                          effective_dim=frame.effective_dim, failures=failures,
+                          effective_dim=frame.effective_dim, failures=failures, reward_source=self.reward_source,
                           wall_ms=(time.perf_counter() - start) * 1000.0)
         self.history.append(record)
         self.cycle += 1

@@ -83,7 +83,7 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         return summarize_outcomes([r.revision for r in self.history])
 
     def _extra_state(self) -> dict:
-        return {"init_kwargs": {"revision": self.revision_config}}
+        return {**super()._extra_state(), "init_kwargs": {"revision": self.revision_config}}
 
     # -- detect, target, rewrite, keep the better ----------------------------------------
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
