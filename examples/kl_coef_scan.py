@@ -41,7 +41,7 @@ def revision_world(args) -> dict:
     import torch
 
     from scalarscope.engine import EngineConfig, RevisionConfig
-    from scalarscope.engine.revision_study import train_revision_engine
+    from scalarscope.sweeps.revision_study import train_revision_engine
 
     torch.set_num_threads(1)
     engine = train_revision_engine(seed=seed, cycles=100, revision=RevisionConfig(),
