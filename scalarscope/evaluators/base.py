@@ -1,15 +1,29 @@
 """The :class:`Evaluator` protocol, and scoring a batch of responses with any set of evaluators.
 
-An evaluator is anything with a ``name`` that maps ``(prompt, response)`` to a score in
-``[0, 1]``; it may also offer ``token_scores(prompt, response)``, one number per response
-character, summing (before squashing) to its sequence logit. A plain function is accepted and
-wrapped by :func:`as_evaluator`. Evaluators that share a vectorised ``score_batch`` path (the
-synthetic ones) are scored together in one call.
+An evaluator is anything with a ``name`` that maps ``(prompt, response)`` (decoded text) to a score
+in ``[0, 1]``: a real ``float`` or ``int`` (a ``bool``, a string such as ``"0.5"``, ``None`` or NaN
+is a recorded failure, never a score). A plain function is accepted and wrapped by
+:func:`as_evaluator`. Optional capabilities, each detected by its attribute:
+
+- ``score_batch(prompts, responses) -> Sequence[float]``: one call scores a whole batch (a real
+  judge runs its model once per batch instead of once per pair);
+- ``token_scores(prompt, response)``: feedback per response *character*, summing (before
+  squashing) to the sequence logit. It is summed onto the student's tokens through the tokenizer's
+  offsets (:mod:`scalarscope.evaluators.alignment`);
+- ``token_feedback = "prefix"`` (see :func:`prefix_feedback`): a sequence-only judge whose token
+  feedback is ``score(prefix_t) - score(prefix_{t-1})``, which sums to its sequence score;
+- otherwise a judge is *sequence-only*: its token feedback is its sequence score spread evenly over
+  the response's tokens (:meth:`ScoreTable.token_feedback`, the rule the policy update uses).
+
+Synthetic evaluators sharing a ``world`` with a vectorised ``score_batch`` on token ids are scored
+together in one call. Caching lives in :mod:`scalarscope.evaluators.cache`, the TRL bridge in
+:mod:`scalarscope.evaluators.reward_functions`.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -17,11 +31,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from scalarscope.errors import EvaluatorError
+from scalarscope.evaluators.alignment import char_offsets, chars_to_tokens, prefix_differences, prefix_texts
 
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """A judge of (prompt, response) pairs. ``token_scores`` is optional."""
+    """A judge of (prompt, response) pairs. ``score_batch`` and ``token_scores`` are optional."""
 
     name: str
 
@@ -79,13 +94,38 @@ def check_evaluators(evaluators: Sequence[object]) -> tuple[Evaluator, ...]:
 
 
 @dataclass(frozen=True)
+class PrefixFeedback:
+    """A sequence-only evaluator whose token feedback is the difference of its prefix scores."""
+
+    evaluator: Evaluator
+    token_feedback = "prefix"
+
+    @property
+    def name(self) -> str:
+        return self.evaluator.name
+
+    def __call__(self, prompt: str, response: str) -> float:
+        return self.evaluator(prompt, response)
+
+    def score_batch(self, prompts: Sequence[str], responses: Sequence[str]) -> Sequence[object]:
+        return raw_scores(self.evaluator, prompts, responses)
+
+
+def prefix_feedback(evaluator: object) -> PrefixFeedback:
+    """``evaluator`` giving token feedback ``score(prefix_t) - score(prefix_{t-1})`` (the empty prefix
+    scores 0), so the feedback sums to its sequence score. All prefixes of a batch are scored in one
+    ``score_batch`` call: T times the work of sequence scoring, which a cache softens."""
+    return PrefixFeedback(as_evaluator(evaluator))
+
+
+@dataclass(frozen=True)
 class ScoreTable:
     """Scores of B responses by n evaluators.
 
     sequence: [B, n] scores in [0, 1] (0 where invalid).
     tokens:   [B, T, n] token-level feedback (zeros where an evaluator has none or is invalid).
     has_tokens: [n] bool, whether evaluator i gave token-level feedback.
-    valid:    [B, n] bool, False where an evaluator raised or returned a non-finite value.
+    valid:    [B, n] bool, False where an evaluator raised or returned something that is not a score.
     failures: ((evaluator name, message), ...) for this batch.
     """
 
@@ -95,22 +135,102 @@ class ScoreTable:
     valid: np.ndarray
     failures: tuple[tuple[str, str], ...]
 
+    def token_feedback(self, lengths: np.ndarray) -> np.ndarray:
+        """Token feedback [B, T, n] of every evaluator: its own where it gives some, else its
+        sequence score spread evenly over the response's ``lengths`` [B] tokens; zero past a
+        response's end and where the evaluator failed."""
+        lengths = np.asarray(lengths)
+        horizon = self.tokens.shape[1]
+        spread = self.sequence / np.maximum(lengths, 1)[:, None]
+        feedback = np.where(self.has_tokens[None, None, :], self.tokens, spread[:, None, :])
+        mask = np.arange(horizon)[None, :] < lengths[:, None]
+        return feedback * mask[..., None] * self.valid[:, None, :]
 
-def _score_one(evaluator: Evaluator, prompt: str, response: str) -> tuple[float, np.ndarray | None, str | None]:
+
+def score_problem(value: object) -> str | None:
+    """Why ``value`` is not a score in [0, 1] (None when it is one)."""
+    if isinstance(value, BaseException):
+        return f"raised {type(value).__name__}: {value}"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return f"returned a {type(value).__name__} ({value!r:.40}), not a number; return a float in [0, 1]"
+    if not math.isfinite(value):
+        return f"returned a non-finite score ({value!r})"
+    if not 0.0 <= value <= 1.0:
+        return f"returned {value!r}, outside [0, 1]"
+    return None
+
+
+def raw_scores(evaluator: Evaluator, prompts: Sequence[str], responses: Sequence[str]) -> list[object]:
+    """What ``evaluator`` returns for each pair (an exception object where it raised), through its
+    ``score_batch`` when it has one."""
+    if hasattr(evaluator, "score_batch"):
+        try:
+            values = list(evaluator.score_batch(list(prompts), list(responses)))  # type: ignore[attr-defined]
+        except Exception as exc:  # a user's batch method may fail in any way; every pair records it
+            return [exc] * len(responses)
+        if len(values) != len(responses):
+            problem = EvaluatorError(f"score_batch gave {len(values)} scores for {len(responses)} responses")
+            return [problem] * len(responses)
+        return values
+    values: list[object] = []
+    for prompt, response in zip(prompts, responses, strict=True):
+        try:
+            values.append(evaluator(prompt, response))
+        except Exception as exc:  # recorded, not raised: one bad judge must not stop a run
+            values.append(exc)
+    return values
+
+
+def _char_token_scores(evaluator, prompt: str, response: str) -> tuple[np.ndarray | None, str | None]:
     try:
-        score = float(evaluator(prompt, response))
-        tokens = None
-        if getattr(evaluator, "has_token_scores", hasattr(evaluator, "token_scores")):
-            tokens = np.asarray(evaluator.token_scores(prompt, response), dtype=np.float64)  # type: ignore[attr-defined]
+        tokens = np.asarray(evaluator.token_scores(prompt, response), dtype=np.float64)
     except Exception as exc:  # a user's evaluator may fail in any way; we record, not crash
-        return 0.0, None, f"raised {type(exc).__name__}: {exc}"
-    if not math.isfinite(score):
-        return 0.0, None, f"returned a non-finite score ({score!r}) for response {response[:30]!r}"
-    if not 0.0 <= score <= 1.0:
-        return 0.0, None, f"returned {score!r}, outside [0, 1], for response {response[:30]!r}"
-    if tokens is not None and (tokens.shape != (len(response),) or not np.all(np.isfinite(tokens))):
-        return 0.0, None, f"token_scores gave shape {tokens.shape} or non-finite values for a {len(response)}-char response"
-    return score, tokens, None
+        return None, f"token_scores raised {type(exc).__name__}: {exc}"
+    if tokens.shape != (len(response),) or not np.all(np.isfinite(tokens)):
+        return None, f"token_scores gave shape {tokens.shape} or non-finite values for a {len(response)}-char response"
+    return tokens, None
+
+
+def _gives_char_tokens(evaluator) -> bool:
+    return bool(getattr(evaluator, "has_token_scores", hasattr(evaluator, "token_scores")))
+
+
+class _RowOffsets:
+    """Each response's token offsets, computed on first use: the tokenizer's where one is given,
+    else one token per character (the character student's layout)."""
+
+    def __init__(self, responses, tokenizer, response_ids, lengths):
+        self._responses, self._tokenizer, self._ids, self._lengths = responses, tokenizer, response_ids, lengths
+        self._rows: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, b: int) -> np.ndarray:
+        if b not in self._rows:
+            if self._tokenizer is None:
+                self._rows[b] = char_offsets(len(self._responses[b]))
+            elif self._ids is not None:
+                length = int(self._lengths[b]) if self._lengths is not None else self._ids.shape[1]
+                self._rows[b] = np.asarray(self._tokenizer.offsets(np.asarray(self._ids[b, :length])))
+            else:
+                ids = self._tokenizer.encode(self._responses[b], what="response")
+                self._rows[b] = np.asarray(self._tokenizer.offsets(ids))
+        return self._rows[b]
+
+
+def _prefix_scores(evaluator, prompts, responses, offsets: _RowOffsets, rows: list[int]):
+    """Prefix-difference token feedback of ``rows``: {row: feedback [T]} and {row: problem}."""
+    texts = {b: prefix_texts(responses[b], offsets[b]) for b in rows}
+    flat_prompts = [prompts[b] for b in rows for _ in texts[b]]
+    flat_texts = [t for b in rows for t in texts[b]]
+    raw = iter(raw_scores(evaluator, flat_prompts, flat_texts) if flat_texts else [])
+    feedback, problems = {}, {}
+    for b in rows:
+        values = [next(raw) for _ in texts[b]]
+        bad = next((p for p in map(score_problem, values) if p is not None), None)
+        if bad is not None:
+            problems[b] = f"on a prefix: {bad}"
+        else:
+            feedback[b] = prefix_differences(np.asarray(values, dtype=np.float64))
+    return feedback, problems
 
 
 def score_responses(
@@ -121,19 +241,34 @@ def score_responses(
     prompt_ids: Sequence[np.ndarray] | None = None,
     response_ids: np.ndarray | None = None,
     lengths: np.ndarray | None = None,
+    tokenizer: object | None = None,
 ) -> ScoreTable:
     """Score ``responses[b]`` (answering ``prompts[b]``) with every evaluator.
 
-    Evaluators whose ``world`` offers ``score_batch`` (the synthetic ones) are scored on token ids in one
-    vectorised call per shared world; the others are called once per response.
+    ``response_ids`` [B, T] and ``lengths`` [B] are the student's tokens of the responses; with a
+    ``tokenizer`` (the student's, offering ``offsets``), character feedback is summed onto those
+    tokens, and without one each character is taken to be one token. Evaluators whose ``world``
+    offers ``score_batch`` (the synthetic ones) are scored on token ids in one vectorised call per
+    shared world; an evaluator with its own ``score_batch`` gets one call for the batch; the others
+    are called once per response.
     """
     batch, n = len(responses), len(evaluators)
-    horizon = response_ids.shape[1] if response_ids is not None else max((len(r) for r in responses), default=0)
+    offsets = _RowOffsets(responses, tokenizer, response_ids, lengths)
+    if response_ids is not None:
+        horizon = response_ids.shape[1]
+    else:
+        horizon = max((len(offsets[b]) for b in range(batch)), default=0)
     sequence = np.zeros((batch, n))
     tokens = np.zeros((batch, horizon, n))
     has_tokens = np.zeros(n, dtype=bool)
     valid = np.ones((batch, n), dtype=bool)
     failures: list[tuple[str, str]] = []
+
+    def fail(b: int, i: int, problem: str) -> None:
+        valid[b, i], sequence[b, i] = False, 0.0
+        tokens[b, :, i] = 0.0
+        failures.append((evaluators[i].name, f"{problem} for response {responses[b][:30]!r}"))
+
     batched = [i for i, e in enumerate(evaluators)
                if hasattr(getattr(e, "world", None), "score_batch") and response_ids is not None]
     groups: dict[int, list[int]] = {}
@@ -148,14 +283,27 @@ def score_responses(
     for i, evaluator in enumerate(evaluators):
         if i in batched:
             continue
-        has_tokens[i] = bool(getattr(evaluator, "has_token_scores", hasattr(evaluator, "token_scores")))
-        for b, (prompt, response) in enumerate(zip(prompts, responses, strict=True)):
-            score, token_scores, problem = _score_one(evaluator, prompt, response)
-            if problem is not None:
-                valid[b, i] = False
-                failures.append((evaluator.name, problem))
-                continue
-            sequence[b, i] = score
-            if token_scores is not None:
-                tokens[b, : len(token_scores), i] = token_scores[:horizon]
+        for b, value in enumerate(raw_scores(evaluator, prompts, responses)):
+            problem = score_problem(value)
+            if problem is None:
+                sequence[b, i] = float(value)  # type: ignore[arg-type]
+            else:
+                fail(b, i, problem)
+        rows = [b for b in range(batch) if valid[b, i]]
+        if getattr(evaluator, "token_feedback", None) == "prefix":
+            has_tokens[i] = True
+            feedback, problems = _prefix_scores(evaluator, prompts, responses, offsets, rows)
+            for b, problem in problems.items():
+                fail(b, i, problem)
+            for b, values in feedback.items():
+                tokens[b, : len(values), i] = values[:horizon]
+        elif _gives_char_tokens(evaluator):
+            has_tokens[i] = True
+            for b in rows:
+                char_feedback, problem = _char_token_scores(evaluator, prompts[b], responses[b])
+                if problem is not None:
+                    fail(b, i, problem)
+                    continue
+                values = chars_to_tokens(char_feedback, offsets[b])
+                tokens[b, : len(values), i] = values[:horizon]
     return ScoreTable(sequence, tokens, has_tokens, valid, tuple(failures))
