@@ -246,3 +246,11 @@ def test_an_evaluator_is_a_trl_reward_function():
     assert np.isnan(failing[0])
     round_trip = from_reward_function(reward)
     assert score_responses([round_trip], ["p"], ["aaxx"]).sequence[0, 0] == pytest.approx(0.5)
+
+
+def test_character_feedback_on_a_word_student_without_its_tokenizer_is_a_recorded_failure():
+    tok = WordTokenizer(WORDS)
+    ids = tok.encode("the kind answer")[None]
+    responses = tok.decode_batch(ids, [3])
+    table = score_responses([_letter_judge({"a": 1.0})], ["p"], responses, response_ids=ids, lengths=np.array([3]))
+    assert not table.valid[0, 0] and "tokenizer=student.tokenizer" in table.failures[0][1]

@@ -22,8 +22,6 @@ together in one call. Caching lives in :mod:`scalarscope.evaluators.cache`, the 
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -32,6 +30,7 @@ import numpy as np
 
 from scalarscope.errors import EvaluatorError
 from scalarscope.evaluators.alignment import char_offsets, chars_to_tokens, prefix_differences, prefix_texts
+from scalarscope.evaluators.calls import raw_scores, score_problem
 
 
 @runtime_checkable
@@ -147,40 +146,6 @@ class ScoreTable:
         return feedback * mask[..., None] * self.valid[:, None, :]
 
 
-def score_problem(value: object) -> str | None:
-    """Why ``value`` is not a score in [0, 1] (None when it is one)."""
-    if isinstance(value, BaseException):
-        return f"raised {type(value).__name__}: {value}"
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        return f"returned a {type(value).__name__} ({value!r:.40}), not a number; return a float in [0, 1]"
-    if not math.isfinite(value):
-        return f"returned a non-finite score ({value!r})"
-    if not 0.0 <= value <= 1.0:
-        return f"returned {value!r}, outside [0, 1]"
-    return None
-
-
-def raw_scores(evaluator: Evaluator, prompts: Sequence[str], responses: Sequence[str]) -> list[object]:
-    """What ``evaluator`` returns for each pair (an exception object where it raised), through its
-    ``score_batch`` when it has one."""
-    if hasattr(evaluator, "score_batch"):
-        try:
-            values = list(evaluator.score_batch(list(prompts), list(responses)))  # type: ignore[attr-defined]
-        except Exception as exc:  # a user's batch method may fail in any way; every pair records it
-            return [exc] * len(responses)
-        if len(values) != len(responses):
-            problem = EvaluatorError(f"score_batch gave {len(values)} scores for {len(responses)} responses")
-            return [problem] * len(responses)
-        return values
-    values: list[object] = []
-    for prompt, response in zip(prompts, responses, strict=True):
-        try:
-            values.append(evaluator(prompt, response))
-        except Exception as exc:  # recorded, not raised: one bad judge must not stop a run
-            values.append(exc)
-    return values
-
-
 def _char_token_scores(evaluator, prompt: str, response: str) -> tuple[np.ndarray | None, str | None]:
     try:
         tokens = np.asarray(evaluator.token_scores(prompt, response), dtype=np.float64)
@@ -206,7 +171,12 @@ class _RowOffsets:
     def __getitem__(self, b: int) -> np.ndarray:
         if b not in self._rows:
             if self._tokenizer is None:
-                self._rows[b] = char_offsets(len(self._responses[b]))
+                length = len(self._responses[b])
+                if self._ids is not None and self._lengths is not None and int(self._lengths[b]) != length:
+                    raise EvaluatorError(
+                        f"a {length}-character response has {int(self._lengths[b])} tokens: per-character "
+                        "feedback needs the student's tokenizer, score_responses(..., tokenizer=student.tokenizer)")
+                self._rows[b] = char_offsets(length)
             elif self._ids is not None:
                 length = int(self._lengths[b]) if self._lengths is not None else self._ids.shape[1]
                 self._rows[b] = np.asarray(self._tokenizer.offsets(np.asarray(self._ids[b, :length])))
@@ -218,11 +188,17 @@ class _RowOffsets:
 
 def _prefix_scores(evaluator, prompts, responses, offsets: _RowOffsets, rows: list[int]):
     """Prefix-difference token feedback of ``rows``: {row: feedback [T]} and {row: problem}."""
-    texts = {b: prefix_texts(responses[b], offsets[b]) for b in rows}
+    texts, problems = {}, {}
+    for b in rows:
+        try:
+            texts[b] = prefix_texts(responses[b], offsets[b])
+        except EvaluatorError as exc:
+            problems[b] = str(exc)
+    rows = list(texts)
     flat_prompts = [prompts[b] for b in rows for _ in texts[b]]
     flat_texts = [t for b in rows for t in texts[b]]
     raw = iter(raw_scores(evaluator, flat_prompts, flat_texts) if flat_texts else [])
-    feedback, problems = {}, {}
+    feedback = {}
     for b in rows:
         values = [next(raw) for _ in texts[b]]
         bad = next((p for p in map(score_problem, values) if p is not None), None)
@@ -254,10 +230,8 @@ def score_responses(
     """
     batch, n = len(responses), len(evaluators)
     offsets = _RowOffsets(responses, tokenizer, response_ids, lengths)
-    if response_ids is not None:
-        horizon = response_ids.shape[1]
-    else:
-        horizon = max((len(offsets[b]) for b in range(batch)), default=0)
+    horizon = response_ids.shape[1] if response_ids is not None else max(
+        (len(offsets[b]) for b in range(batch)), default=0)
     sequence = np.zeros((batch, n))
     tokens = np.zeros((batch, horizon, n))
     has_tokens = np.zeros(n, dtype=bool)
@@ -304,6 +278,10 @@ def score_responses(
                 if problem is not None:
                     fail(b, i, problem)
                     continue
-                values = chars_to_tokens(char_feedback, offsets[b])
+                try:
+                    values = chars_to_tokens(char_feedback, offsets[b])
+                except EvaluatorError as exc:
+                    fail(b, i, str(exc))
+                    continue
                 tokens[b, : len(values), i] = values[:horizon]
     return ScoreTable(sequence, tokens, has_tokens, valid, tuple(failures))

@@ -15,7 +15,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from scalarscope.errors import check_scalar
-from scalarscope.evaluators.base import Evaluator, as_evaluator, raw_scores, score_problem
+from scalarscope.evaluators.base import Evaluator, as_evaluator
+from scalarscope.evaluators.calls import raw_scores, score_problem
 
 _MISSING = object()
 
