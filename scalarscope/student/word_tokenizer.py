@@ -22,7 +22,7 @@ from scalarscope.errors import ConfigError, UnsupportedCharacterError, check_sca
 
 PAD, BOS, EOS = 0, 1, 2
 SPECIALS = ("<pad>", "<bos>", "<eos>")
-PUNCTUATION = (".", ",", "!", "?")
+PUNCTUATION = (".", ",", "!", "?", ":")
 _PIECES = re.compile(r"[a-z]+|[^\sa-z]")
 
 
@@ -126,15 +126,17 @@ def common_words(n_words: int = 2000, *, lang: str = "en") -> tuple[str, ...]:
     return tuple(words)
 
 
-def word_tokenizer_hf(words: tuple[str, ...] | None = None, *, n_words: int = 2000):
+def word_tokenizer_hf(words: tuple[str, ...] | None = None, *, n_words: int = 2000, extra_words: tuple[str, ...] = ()):
     """A ``transformers`` fast tokenizer with one token per word of ``words`` (default: the
-    ``n_words`` most common English words) and per punctuation mark, built offline with the
-    ``tokenizers`` library's ``WordLevel`` model. Ids: ``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, the
-    words, the punctuation, ``<unk>`` last; text is lower-cased, decoding joins tokens with a space."""
+    ``n_words`` most common English words, then any of ``extra_words`` not among them) and per
+    punctuation mark, built offline with the ``tokenizers`` library's ``WordLevel`` model. Ids:
+    ``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, the words, the punctuation, ``<unk>`` last; text is
+    lower-cased; decoding joins tokens with a space."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     words = common_words(n_words) if words is None else tuple(words)
+    words = words + tuple(dict.fromkeys(w for w in extra_words if w not in set(words)))
     WordTokenizer(words)  # the same checks: distinct lower-case words
     vocab = {token: i for i, token in enumerate(SPECIALS + words + PUNCTUATION + ("<unk>",))}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
