@@ -54,24 +54,12 @@ def one_run(holdout: str, seed: int, cycles: int, probes: int) -> dict:
             "after": [r.sample_response for r in records[-3:]]}
 
 
-def overlap(probes: int):
-    """The judges' scores on ``probes`` random word sequences and their overlap analysis."""
-    from scalarscope.evaluators import analyze_scores, score_responses
-    from scalarscope.worlds.real_judges import real_judges_world
-
-    world = real_judges_world(0)
-    prompts, texts = world.probe_texts(probes, seed=7)
-    table = score_responses(world.judges, prompts, texts)
-    ok = table.valid.all(1)
-    return analyze_scores(table.sequence[ok], [j.name for j in world.judges]), int(ok.sum())
-
-
 def _pm(values) -> str:
     values = np.asarray(values, dtype=float)
     return f"{values.mean():.3f} ± {values.std(ddof=1) if len(values) > 1 else 0.0:.3f}"
 
 
-def markdown(report, n_ok, runs, meta) -> str:
+def markdown(report, runs, meta) -> str:
     names = list(report.names)
     lines = [
         "# Real judges: measured overlap and holdout transfer", "",
@@ -80,7 +68,7 @@ def markdown(report, n_ok, runs, meta) -> str:
         "World: tiny GPT-2 (2 layers, width 64) over the most common English words (wordfreq), "
         f"judges {names}. {meta['seeds']} seed(s) x {meta['cycles']} cycles per held-out judge; transfer and "
         f"ceiling measured after training on {meta['probes']} fresh random word sequences.", "",
-        f"## Measured correlation of the judges on {n_ok} random word sequences", "",
+        f"## Measured correlation of the judges on {report.n_probes} random word sequences", "",
         "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
     ]
     lines += [f"| {a} | " + " | ".join(f"{report.correlation[i, j]:+.2f}" for j in range(len(names))) + " |"
@@ -126,14 +114,16 @@ def main(argv=None) -> int:
     out = Path(args.out or ("runs/REAL_JUDGES.quick.md" if args.quick else "docs/REAL_JUDGES.md"))
     start = time.perf_counter()
     names = [j.name for j in real_judges()]
-    report, n_ok = overlap(probes)
+    from scalarscope.worlds.real_judges import real_judges_world
+
+    report = real_judges_world(0).overlap(probes, seed=7)
     jobs = [(name, seed) for name in names for seed in range(seeds)]
     runs = Parallel(n_jobs=args.jobs, backend="loky")(delayed(one_run)(h, s, cycles, probes) for h, s in jobs)
     given = sys.argv[1:] if argv is None else list(argv)
     passed = "".join(f" {a}" for a in given)
     meta = {"args": passed, "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "seeds": seeds,
             "cycles": cycles, "probes": probes, "seconds": time.perf_counter() - start}
-    atomic_write_text(ROOT / out if not out.is_absolute() else out, markdown(report, n_ok, runs, meta))
+    atomic_write_text(ROOT / out if not out.is_absolute() else out, markdown(report, runs, meta))
     print(f"wrote {out} ({meta['seconds']:.0f} s)")
     return 0
 

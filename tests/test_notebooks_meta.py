@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTED = ("01_internalization.ipynb", "02_path_a_vs_b.ipynb", "03_revision.ipynb", "04_desktop_roundtrip.ipynb")
+EXPECTED = ("01_internalization.ipynb", "02_path_a_vs_b.ipynb", "03_revision.ipynb", "04_desktop_roundtrip.ipynb",
+            "06_real_judges.ipynb")
 MAX_BYTES = 100 * 1024
 MAX_CELL_LINES = 8  # a cell is a few lines calling the library
 

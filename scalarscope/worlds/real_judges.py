@@ -93,6 +93,16 @@ class RealJudgesWorld:
         prompts = [self.prompts[i] for i in rng.integers(len(self.prompts), size=n)]
         return prompts, tok.decode_batch(ids, np.full(n, length))
 
+    def overlap(self, n: int = 1000, *, seed: int = 0):
+        """The judges' measured overlap (:class:`~scalarscope.evaluators.OverlapReport`) on ``n``
+        probe texts; texts on which some judge failed are left out (``report.n_probes`` says how many
+        were used)."""
+        from scalarscope.evaluators import analyze_scores, score_responses
+
+        prompts, texts = self.probe_texts(n, seed=seed)
+        table = score_responses(self.judges, prompts, texts)
+        return analyze_scores(table.sequence[table.valid.all(1)], [j.name for j in self.judges])
+
 
 def real_judges_world(seed: int = 0, **kwargs) -> RealJudgesWorld:
     """The real-judges world for ``seed`` (``kwargs``: n_words, prompts, config, judges)."""
