@@ -72,16 +72,15 @@ def bare_loop(batch: int, new_tokens: int, *, evaluators=None, config: EngineCon
             loss = -(log_probs * torch.randn(batch, 1, generator=generator)).mean()
         else:
             table = score(row_prompt, gen.tokens, gen.lengths)
-            probe_ids = rng.integers(3, model.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
+            probe_ids = model.tokenizer.sample_probes(cfg.probe_batch, cfg.probe_length, rng)
             probe_rows = rng.integers(len(prompts), size=cfg.probe_batch)
             probe_lengths = np.full(cfg.probe_batch, cfg.probe_length)
             probe_table = score(probe_rows, probe_ids, probe_lengths)
-            hidden = model.read_hidden(states, probe_rows, probe_ids)
+            _, kept = model.read_probes(states, probe_rows, probe_ids, keep_from=0)
             logits, values = model.forward_responses(states, row_prompt, gen.tokens)
-            previous = torch.cat([states[torch.from_numpy(probe_rows)][:, None], hidden[:, :-1]], dim=1)
             width = max(gen.tokens.shape[1], cfg.probe_length)
             values = torch.cat([_update.pad_values(values, width),
-                                _update.pad_values(model.step_values(previous, probe_ids), width)])
+                                _update.pad_values(model.probe_values(states, probe_rows, kept, probe_ids), width)])
             rewards = _update.token_rewards(table, everyone, gen.lengths, gen.tokens.shape[1])
             policy, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
             head = head_loss(values, np.concatenate([gen.lengths, probe_lengths]),

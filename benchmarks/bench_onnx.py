@@ -77,7 +77,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model, tok = engine.model, engine.tokenizer
     rng = np.random.default_rng(0)
-    ids = rng.integers(3, tok.vocab_size, size=(N_SEQUENCES, LENGTH))
+    ids = tok.sample_probes(N_SEQUENCES, LENGTH, rng)
     responses = tok.decode_batch(ids, np.full(N_SEQUENCES, LENGTH))
     prompts = [PROMPT] * N_SEQUENCES
 

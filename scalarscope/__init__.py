@@ -22,6 +22,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "ScalarScopeEngine": "scalarscope.engine",
+    "RevisionScalarScopeEngine": "scalarscope.engine",
+    "RevisionConfig": "scalarscope.engine",
     "EngineConfig": "scalarscope.engine",
     "TrainingMetrics": "scalarscope.engine",
     "GovernorConfig": "scalarscope.governor",
@@ -29,6 +31,8 @@ _LAZY = {
     "correlated_evaluators": "scalarscope.evaluators",
     "as_evaluator": "scalarscope.evaluators",
     "default_student": "scalarscope.student",
+    "HFStudent": "scalarscope.student",
+    "tiny_gpt2": "scalarscope.student",
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",

@@ -33,7 +33,7 @@ def test_ceiling_equals_numpy_on_the_evaluators_own_scores(trained):
     # recompute the ceiling independently from the evaluators, on the same probe responses
     rng = np.random.default_rng([5, 4])
     tok = trained.tokenizer
-    ids = rng.integers(3, tok.vocab_size, size=(1500, trained.config.probe_length))
+    ids = tok.sample_probes(1500, trained.config.probe_length, rng)
     prompt_index = rng.integers(len(trained.prompts), size=1500)
     responses = tok.decode_batch(ids, np.full(1500, ids.shape[1]))
     scores = np.array([[e(trained.prompts[p], r) for e in trained.evaluators]

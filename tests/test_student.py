@@ -50,7 +50,8 @@ def test_generation_is_seeded_and_nothing_global_is_touched():
 
 
 def test_decoding_returns_the_hidden_states_a_full_pass_computes():
-    """Generation.hidden equals the teacher-forced GRU's outputs; read_hidden and step_values agree."""
+    """Generation.hidden equals the teacher-forced GRU's outputs; the probe read and the truncated
+    probe pass (the shared-prompt capability) give the full pass's values."""
     student = default_student(seed=4, n_heads=2)
     torch.nn.init.normal_(student.scalar_head.weight)
     tok = student.tokenizer
@@ -58,17 +59,19 @@ def test_decoding_returns_the_hidden_states_a_full_pass_computes():
     row_prompt = np.array([0, 1, 1])
     gen = student.generate(prompts, row_prompt, np.array([9, 9, 4]), generator=torch.Generator().manual_seed(2))
     states = student.encode_prompts(prompts)
-    full = student.read_hidden(states, row_prompt, gen.tokens).numpy()
+    with torch.no_grad():
+        full = student._trunk(states, row_prompt, gen.tokens)[1].numpy()
+        _, values = student.forward_responses(states, row_prompt, gen.tokens)
     assert gen.hidden.shape == (3, gen.tokens.shape[1], student.width)
     for b in range(3):
         n = gen.used[b]
         np.testing.assert_allclose(gen.hidden[b, :n], full[b, :n], atol=1e-5)
         assert not gen.hidden[b, n:].any()  # zeros past the end
-    # one truncated step from the previous hidden state gives the same values as the full pass
-    with torch.no_grad():
-        previous = torch.cat([states[torch.from_numpy(row_prompt)][:, None], torch.from_numpy(full[:, :-1])], dim=1)
-        stepped = student.step_values(previous, gen.tokens).numpy()
-        np.testing.assert_allclose(stepped, student.head_values(torch.from_numpy(full)).numpy(), atol=1e-5)
+    read, kept = student.read_probes(states, row_prompt, gen.tokens, keep_from=1)
+    np.testing.assert_allclose(read, values.numpy(), atol=1e-5)
+    with torch.no_grad():  # one truncated step from the kept hidden states gives the full pass's values
+        stepped = student.probe_values(states, row_prompt[1:], kept, gen.tokens[1:]).numpy()
+    np.testing.assert_allclose(stepped, values.numpy()[1:], atol=1e-5)
 
 
 def test_the_default_student_implements_the_protocol():

@@ -31,8 +31,10 @@ def logit_features(logit_stats: np.ndarray, tokens: np.ndarray, lengths: np.ndar
     min_top1 = np.where(active, logit_stats[..., 1], np.inf).min(1, initial=np.inf)
     body = np.arange(1, horizon)[None, :] < lengths[:, None] if horizon > 1 else np.zeros((batch, 0), bool)
     pairs = np.maximum(lengths - 1, 1)
-    # distinct bigrams per row, vectorised: sort each row's codes (-1 outside the body), count changes
-    codes = np.sort(np.where(body, tokens[:, :-1].astype(np.int64) * 4096 + tokens[:, 1:], -1), axis=1)
+    # distinct bigrams per row, vectorised: sort each row's codes (-1 outside the body), count changes;
+    # a code is first * base + second, unique for any vocabulary (base exceeds every id present)
+    base = int(tokens.max(initial=0)) + 1
+    codes = np.sort(np.where(body, tokens[:, :-1].astype(np.int64) * base + tokens[:, 1:], -1), axis=1)
     distinct = (codes[:, :1] >= 0).sum(1) + ((codes[:, 1:] != codes[:, :-1]) & (codes[:, 1:] >= 0)).sum(1)
     features = np.empty((batch, len(FEATURE_NAMES)))
     features[:, [0, 1, 3, 4]] = means

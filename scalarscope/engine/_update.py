@@ -25,6 +25,19 @@ def token_rewards(table: ScoreTable, columns: np.ndarray, lengths: np.ndarray, h
     return total / count * mask
 
 
+def head_targets(table: ScoreTable, probe_table: ScoreTable, columns: np.ndarray, lengths: np.ndarray,
+                 probe_length: int, width: int) -> tuple:
+    """The scalar head's regression targets for the responses then the probes, as
+    :func:`~scalarscope.evaluators.scalar_head.head_loss` takes them after the values:
+    (lengths [B+P], sequence scores [B+P, H], token feedback [B+P, width, H], has_tokens [H], valid [B+P, H])."""
+    n_probes = len(probe_table.sequence)
+    return (np.concatenate([lengths, np.full(n_probes, probe_length)]),
+            np.concatenate([table.sequence[:, columns], probe_table.sequence]),
+            np.concatenate([pad_to3(table.tokens[..., columns], width), pad_to3(probe_table.tokens, width)]),
+            table.has_tokens[columns],
+            np.concatenate([table.valid[:, columns], probe_table.valid]))
+
+
 def policy_loss(logits: torch.Tensor, tokens: np.ndarray, used: np.ndarray, rewards: np.ndarray):
     """REINFORCE with per-token advantages: reward-to-go minus a per-position batch baseline.
 
@@ -38,14 +51,22 @@ def policy_loss(logits: torch.Tensor, tokens: np.ndarray, used: np.ndarray, rewa
     baseline = (to_go * active).sum(0) / counts
     advantage = (to_go - baseline) * active
     scale = advantage[active].std() if active.sum() > 1 else 1.0
-    advantage = advantage / (scale + 1e-6)
-    log_probs = torch.log_softmax(logits[:, :horizon], dim=-1)
-    chosen = log_probs.gather(-1, torch.from_numpy(tokens).long()[..., None])[..., 0]
-    active_t = torch.from_numpy(active)
-    n_active = active_t.sum().clamp_min(1)
-    loss = -(chosen * torch.from_numpy(advantage).float() * active_t).sum() / n_active
+    loss, log_probs, active_t = reinforce_loss(logits, tokens, advantage / (scale + 1e-6), active)
     entropy = -(log_probs.exp() * log_probs).sum(-1)
-    return loss, (entropy * active_t).sum() / n_active
+    return loss, (entropy * active_t).sum() / active_t.sum().clamp_min(1)
+
+
+def reinforce_loss(logits: torch.Tensor, tokens: np.ndarray, advantage: np.ndarray, active: np.ndarray):
+    """-mean over active positions of advantage x log pi(token): the REINFORCE surrogate.
+
+    logits [B, >=T, V], tokens [B, T], advantage [B, T] (already scaled), active [B, T] bool.
+    Returns (loss, log-probabilities [B, T, V], active as a tensor)."""
+    horizon, device = tokens.shape[1], logits.device
+    log_probs = torch.log_softmax(logits[:, :horizon], dim=-1)
+    chosen = log_probs.gather(-1, torch.from_numpy(tokens).long().to(device)[..., None])[..., 0]
+    active_t = torch.from_numpy(active).to(device)
+    weights = torch.from_numpy(np.asarray(advantage)).float().to(device)
+    return -(chosen * weights * active_t).sum() / active_t.sum().clamp_min(1), log_probs, active_t
 
 
 def adam(parameters, lr: float) -> torch.optim.Adam:

@@ -11,6 +11,8 @@ def add_run(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--evaluators", type=int, default=5, help="number of synthetic evaluators")
     parser.add_argument("--holdout", default=None, help="evaluator to hold out (e.g. clarity)")
+    parser.add_argument("--student", default="gru", choices=["gru", "tiny-gpt2"],
+                        help="the student model (tiny-gpt2: a small GPT-2 built offline)")
     parser.add_argument("--budget", type=int, default=None, help="max tokens per cycle")
     parser.add_argument("--strategy", default="fixed", choices=["fixed", "adaptive"])
     parser.add_argument("--export", default=None, metavar="PATH", help="write the Desktop geometry file here")
@@ -25,7 +27,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     engine = train_default_world(overlap=args.overlap, cycles=args.cycles, seed=args.seed, n=args.evaluators,
                                  holdout=args.holdout, budget=args.budget, strategy=args.strategy,
-                                 progress=not args.no_progress)
+                                 progress=not args.no_progress, student=args.student)
     print(summarize(engine))
     if args.save:
         engine.save(args.save)

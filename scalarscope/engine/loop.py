@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from functools import lru_cache, partial
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +18,8 @@ import torch
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
 from scalarscope.engine import _update, probes
 from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
-from scalarscope.engine._threads import probe_worker, torch_threads
+from scalarscope.engine._reading import reading_for
+from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
 from scalarscope.engine.probes import STATE_PROMPT
@@ -37,9 +39,36 @@ from scalarscope.evaluators.synthetic import correlated_evaluators
 from scalarscope.geometry import GeometryTracker, normalized_spectrum
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.student import default_student
-from scalarscope.student.model import Generation
+from scalarscope.student.generation import Generation
 
 GEOMETRY_WINDOW = 20
+
+
+@dataclass(eq=False)
+class _Cycle:
+    """What one cycle computes, handed from step to step (cycle-local: never kept after it)."""
+
+    index: int
+    prompts: list[str]
+    prompt_ids: list[np.ndarray]
+    rows: np.ndarray  # [P] responses per prompt
+    row_prompt: np.ndarray  # [B] each response's prompt
+    rng: np.random.Generator
+    generator: torch.Generator
+    start: float
+    limits: np.ndarray | None = None  # [B] tokens each response may use
+    probe_ids: np.ndarray | None = None  # [P', L] off-policy probe responses
+    probe_prompt: np.ndarray | None = None  # [P'] their prompts
+    gen: Generation | None = None
+    predicted: np.ndarray | None = None  # [B, H] the internal evaluator's scores, before evaluation
+    extra: dict = field(default_factory=dict)  # from the revision hook
+    responses: list[str] = field(default_factory=list)
+    table: ScoreTable | None = None
+    failures: list[FailureEvent] = field(default_factory=list)
+    losses: dict = field(default_factory=dict)
+    critic_predicted: np.ndarray | None = None
+    critic_loss: float = 0.0
+    stepped: bool = False  # the parameters were updated
 
 
 class _TransferSet(NamedTuple):
@@ -97,15 +126,14 @@ class ScalarScopeEngine:
         self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
         self._collapsed = False
         self._pending_failures: list[FailureEvent] = []
-        self._stepped = False
         self._transfer_probes = None  # see _transfer_set
-        self._reading = None  # this cycle's probe read on the probe worker (see _update)
-        self._transfer_reading = None  # this cycle's transfer read on the probe worker, if due
         self._prompt_ids: dict[str, np.ndarray] = {}  # see _encode_prompt
         self._prompt_memory: dict[str, float] = {}
+        self._device = getattr(self.model, "device", torch.device("cpu"))
+        self._reader = reading_for(self)
         probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
-        self._state_probe = probe_rng.integers(3, self.tokenizer.vocab_size,
-                                               size=(self.config.state_probe_size, self.config.probe_length))
+        self._state_probe = self.tokenizer.sample_probes(self.config.state_probe_size, self.config.probe_length,
+                                                         probe_rng)
         self._state_prompt_ids = [self.tokenizer.encode(STATE_PROMPT)]
         self.state_probe_scores = self._score_fixed(self._state_probe)  # [S, n_evaluators]
 
@@ -146,13 +174,30 @@ class ScalarScopeEngine:
         return measure_transfer(self, n=n, seed=seed)
 
     def save(self, path) -> None:
-        """Checkpoint everything (model, optimiser, critic, pool, history, RNG position) atomically."""
+        """Checkpoint everything (student, optimiser, critic, pool, history) atomically, as tensors
+        and JSON that cannot run code when loaded (see :mod:`scalarscope.engine.checkpoint`)."""
         save_engine(self, path)
 
     @classmethod
-    def load(cls, path, *, evaluators=None) -> ScalarScopeEngine:
-        """Resume from :meth:`save`; a resumed run continues exactly as an uninterrupted one."""
-        return load_engine(cls, path, evaluators=evaluators)
+    def load(cls, path, *, evaluators=None, model=None) -> ScalarScopeEngine:
+        """Resume from :meth:`save`; a resumed run continues exactly as an uninterrupted one.
+
+        evaluators: required when they were not synthetic (they are never stored); they must be the
+            saved set (names, order and scores on the fixed state probe are checked).
+        model: a student of the saved structure to load the weights into (default: rebuilt from
+            the checkpoint's spec)."""
+        return load_engine(cls, path, evaluators=evaluators, model=model)
+
+    # subclasses keep their own state in checkpoints through these three
+    def _extra_state(self) -> dict:
+        """JSON-able state a subclass adds; ``init_kwargs`` go back to the constructor."""
+        return {}
+
+    def _extra_tensors(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def _load_extra(self, state: dict, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`_extra_state` and :meth:`_extra_tensors` saved."""
 
     def export_geometry(self, path, **kwargs):
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
@@ -169,76 +214,77 @@ class ScalarScopeEngine:
 
     # -- one cycle -------------------------------------------------------------------------
     def _run(self, prompts: list[str]) -> CycleRecord:
-        self._stepped = False
         with torch_threads(self.config.torch_threads):
+            cycle = self._open(prompts)
             try:
-                return self._cycle_body(prompts)
+                return self._cycle_body(cycle)
             except BaseException as exc:  # an interrupted kernel, or a bug: leave the engine usable
-                self._abandon_cycle(exc)
+                self._abandon_cycle(cycle, exc)
                 raise
 
-    def _abandon_cycle(self, exc: BaseException) -> None:
+    def _open(self, prompts: list[str]) -> _Cycle:
+        """The cycle's local state: its prompts, batch split and randomness from (seed, cycle)."""
+        rng = np.random.default_rng([self._entropy, self.cycle, 2])
+        generator = torch.Generator(device=self._device).manual_seed(int(rng.integers(2**62)))
+        rows, row_prompt = _batch_split(self.config.batch_size, len(prompts))
+        return _Cycle(self.cycle, prompts, [self._encode_prompt(p) for p in prompts], rows, row_prompt, rng,
+                      generator, time.perf_counter())
+
+    def _abandon_cycle(self, cycle: _Cycle, exc: BaseException) -> None:
         """Roll an unfinished cycle back (budget, counter) and record why on the next cycle."""
-        self._transfer_reading = self._reading = None
+        self._reader.abandon()
         if self.token_pool.cycle_open:
             self.token_pool.abort_cycle()
-        note = " after the parameter update (parameters keep it)" if self._stepped else "; parameters unchanged"
+        note = " after the parameter update (parameters keep it)" if cycle.stepped else "; parameters unchanged"
         self._pending_failures.append(FailureEvent(
             self.cycle, "interrupted", "warning",
             f"cycle {self.cycle} stopped by {type(exc).__name__}{note}; it was not recorded and runs again"))
 
-    def _cycle_body(self, prompts: list[str]) -> CycleRecord:
-        start = time.perf_counter()
-        cycle, cfg = self.cycle, self.config
-        rng = np.random.default_rng([self._entropy, cycle, 2])
-        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        prompt_ids = [self._encode_prompt(p) for p in prompts]
-        rows, row_prompt = _batch_split(cfg.batch_size, len(prompts))
-
+    def _cycle_body(self, cycle: _Cycle) -> CycleRecord:
         # 1. budget: the governor grants tokens per prompt
-        self.token_pool.open_cycle(cycle)
-        grants = self.token_pool.allocate(rows * cfg.max_new_tokens, self._difficulty(prompts))
-        limits = np.minimum(cfg.max_new_tokens, grants // np.maximum(rows, 1))[row_prompt]
-        if limits.max(initial=0) == 0:
-            return self._record_exhausted(cycle, prompts, start)
-
+        if not self._grant(cycle):
+            return self._record_exhausted(cycle)
         # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself)
-        probe_ids = rng.integers(3, self.tokenizer.vocab_size, size=(cfg.probe_batch, cfg.probe_length))
-        probe_prompt = rng.integers(len(prompts), size=cfg.probe_batch)
-        with torch.no_grad():  # encoded once per cycle: generation, probes and the update start from these
-            prompt_states = self.model.encode_prompts(prompt_ids + self._state_prompt_ids)
-        if self._transfer_due(cycle):
-            self._transfer_set()  # drawn and scored here, once, not on the probe worker
-        gen = self.model.generate(prompt_ids, row_prompt, limits, temperature=cfg.temperature, generator=generator,
-                                  prompt_states=prompt_states)
-        off_policy = (probe_ids, probe_prompt, partial(self._read_probes, prompt_states, probe_ids, probe_prompt))
-        predicted = predicted_scores(gen.values, gen.lengths)
-        drafted = gen
-        gen, extra = self._after_prediction(cycle, prompts, prompt_ids, row_prompt, gen, predicted, rng)
-        if gen is not drafted:  # [revision] the hook rewrote responses: predictions of what is evaluated
-            predicted = predicted_scores(gen.values, gen.lengths)
-
+        self._generate(cycle)
         # 4. evaluate: training evaluators and the holdout score every response
-        responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
-        table = score_responses(self.evaluators, [prompts[p] for p in row_prompt], responses,
-                                prompt_ids=[prompt_ids[p] for p in row_prompt], response_ids=gen.tokens,
-                                lengths=gen.lengths)
-        failures = self._evaluator_failures(cycle, table.failures)
-
+        self._evaluate(cycle)
         # 5. update: policy from token feedback, scalar head on samples and probes, critic
-        losses = self._update(cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
-                              prompt_states=prompt_states[:len(prompts)])
-        features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
-        critic_predicted = self.critic.predict(features)
-        train_valid = table.valid[:, self._train_cols]
-        critic_loss = self.critic.update(features, table.sequence[:, self._train_cols], train_valid,
-                                         predicted=critic_predicted)
-
+        cycle.losses = self._update(cycle)
+        self._update_critic(cycle)
         # 6. record
-        entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
-        state, transfer = self._reading.result()[0], self._transfer_result()
-        return self._record(cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses,
-                            critic_loss, entry, failures, extra.get("revision"), state, transfer, start)
+        return self._record(cycle)
+
+    def _grant(self, cycle: _Cycle) -> bool:
+        """Open the ledger and set each row's token limit; False when nothing was granted."""
+        cfg = self.config
+        self.token_pool.open_cycle(cycle.index)
+        grants = self.token_pool.allocate(cycle.rows * cfg.max_new_tokens, self._difficulty(cycle.prompts))
+        cycle.limits = np.minimum(cfg.max_new_tokens, grants // np.maximum(cycle.rows, 1))[cycle.row_prompt]
+        return cycle.limits.max(initial=0) > 0
+
+    def _generate(self, cycle: _Cycle) -> None:
+        """Sample the responses and the internal evaluator's prediction of their scores (the
+        revision hook may rewrite them); draw the cycle's off-policy probes."""
+        cfg = self.config
+        cycle.probe_ids = self.tokenizer.sample_probes(cfg.probe_batch, cfg.probe_length, cycle.rng)
+        cycle.probe_prompt = cycle.rng.integers(len(cycle.prompts), size=cfg.probe_batch)
+        self._reader.begin(cycle)
+        if self._transfer_due(cycle.index):
+            self._transfer_set()  # drawn and scored here, once, not on the probe worker
+        drafted = self._reader.generate(cycle)
+        predicted = predicted_scores(drafted.values, drafted.lengths)
+        cycle.gen, cycle.extra = self._after_prediction(cycle.index, cycle.prompts, cycle.prompt_ids,
+                                                        cycle.row_prompt, drafted, predicted, cycle.rng)
+        # [revision] a hook that rewrote responses: predictions of what is evaluated
+        cycle.predicted = predicted if cycle.gen is drafted else predicted_scores(cycle.gen.values, cycle.gen.lengths)
+
+    def _evaluate(self, cycle: _Cycle) -> None:
+        gen = cycle.gen
+        cycle.responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
+        cycle.table = score_responses(self.evaluators, [cycle.prompts[p] for p in cycle.row_prompt],
+                                      cycle.responses, prompt_ids=[cycle.prompt_ids[p] for p in cycle.row_prompt],
+                                      response_ids=gen.tokens, lengths=gen.lengths)
+        cycle.failures = self._evaluator_failures(cycle.index, cycle.table.failures)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
         """Hook between self-prediction and evaluation (the revision engine rewrites here).
@@ -249,67 +295,59 @@ class ScalarScopeEngine:
         """
         return gen, {}
 
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
-                prompt_states) -> dict[str, float]:
-        """One optimisation step; returns its losses and gradient norm.
+    def _score_probes(self, cycle: _Cycle) -> ScoreTable:
+        """The training evaluators' scores of this cycle's off-policy probes."""
+        probe_ids = cycle.probe_ids
+        lengths = np.full(len(probe_ids), probe_ids.shape[1])
+        table = score_responses([self.evaluators[i] for i in self._train_cols],
+                                [cycle.prompts[p] for p in cycle.probe_prompt],
+                                self.tokenizer.decode_batch(probe_ids, lengths),
+                                prompt_ids=[cycle.prompt_ids[p] for p in cycle.probe_prompt],
+                                response_ids=probe_ids, lengths=lengths)
+        cycle.failures.extend(self._evaluator_failures(cycle.index, table.failures))
+        return table
 
-        ``off_policy`` = (ids [P, L], prompt index [P], the read to hand the probe worker): off-policy
-        random responses the scalar head also learns from, through a one-step truncated pass from
-        the hidden states the worker read (the full pass through the GRU is the student's own
-        responses only)."""
-        cfg, cols = self.config, self._train_cols
-        probe_ids, probe_prompt, read_probes = off_policy
-        probe_lengths = np.full(len(probe_ids), probe_ids.shape[1])
-        train_evals = [self.evaluators[i] for i in cols]
-        probe_table = score_responses(train_evals, [prompts[p] for p in probe_prompt],
-                                      self.tokenizer.decode_batch(probe_ids, probe_lengths),
-                                      prompt_ids=[prompt_ids[p] for p in probe_prompt], response_ids=probe_ids,
-                                      lengths=probe_lengths)
-        failures.extend(self._evaluator_failures(cycle, probe_table.failures))
-        width = max(gen.tokens.shape[1], probe_ids.shape[1])
-        lengths = np.concatenate([gen.lengths, probe_lengths])
-        targets = np.concatenate([table.sequence[:, cols], probe_table.sequence])
-        token_targets = np.concatenate([_update.pad_to3(table.tokens[..., cols], width),
-                                        _update.pad_to3(probe_table.tokens, width)])
-        valid = np.concatenate([table.valid[:, cols], probe_table.valid])
-
-        rewards = _update.token_rewards(table, cols, gen.lengths, gen.tokens.shape[1])
-
-        # The probe worker reads the probes with the parameters the cycle started from, while this
-        # thread runs the teacher-forced pass (one GRU call that holds no GIL, so the two overlap
-        # almost for free; during decoding they would contend): the fixed state probe (the geometry
-        # state), this cycle's off-policy probes and, when due, the transfer probe set, which may
-        # run on into the backward pass: the step below waits for it.
-        self._reading = probe_worker().submit(read_probes)
-        if self._transfer_due(cycle):
-            self._transfer_reading = probe_worker().submit(self._read_transfer)
-        # the trunk learns from the responses; backprop into the prompt encodings costs ~20% for little
-        logits, values = self.model.forward_responses(prompt_states.detach(), row_prompt, gen.tokens)
-        # probes: one-step truncated pass from the hidden states the worker read
-        probe_hidden = self._reading.result()[1]
-        previous = torch.cat([prompt_states[torch.from_numpy(probe_prompt)][:, None], probe_hidden[:, :-1]], dim=1)
-        probe_values = self.model.step_values(previous, probe_ids)
-        values = torch.cat([_update.pad_values(values, width), _update.pad_values(probe_values, width)])
+    def _update(self, cycle: _Cycle) -> dict[str, float]:
+        """One optimisation step on the responses and the off-policy probes; returns its losses."""
+        cfg, gen = self.config, cycle.gen
+        probe_table = self._score_probes(cycle)
+        width = max(gen.tokens.shape[1], cycle.probe_ids.shape[1])
+        targets = _update.head_targets(cycle.table, probe_table, self._train_cols, gen.lengths,
+                                       cycle.probe_ids.shape[1], width)
+        rewards = _update.token_rewards(cycle.table, self._train_cols, gen.lengths, gen.tokens.shape[1])
+        self._reader.start_reads(cycle)
+        logits, values = self._reader.teacher_forced(cycle, width)
         pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
-        h_loss = head_loss(values, lengths, targets, token_targets, table.has_tokens[cols], valid)
+        h_loss = head_loss(values, *targets)
         loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
         losses = {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
                   "entropy": entropy.item(), "grad_norm": 0.0}
+        return self._step(cycle, loss, losses)
+
+    def _step(self, cycle: _Cycle, loss, losses: dict[str, float]) -> dict[str, float]:
+        """Backward, clip and step, unless the loss or the gradient is not finite (recorded)."""
         if not np.isfinite(losses["loss"]):
-            failures.append(FailureEvent(cycle, "divergence", "critical",
-                                         f"non-finite loss ({losses['loss']}); update skipped"))
+            cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
+                                               f"non-finite loss ({losses['loss']}); update skipped"))
             return dict.fromkeys(losses, 0.0)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = float(_update.clip_gradients(self.model.parameters(), cfg.grad_clip))
+        grad_norm = float(_update.clip_gradients(self.model.parameters(), self.config.grad_clip))
         if not np.isfinite(grad_norm):
-            failures.append(FailureEvent(cycle, "divergence", "critical", "non-finite gradient; update skipped"))
+            cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
+                                               "non-finite gradient; update skipped"))
             return losses
-        if self._transfer_reading is not None:
-            self._transfer_reading.result()  # it reads the parameters this cycle started from
+        self._reader.before_step()
         self.optimizer.step()
-        self._stepped = True
+        cycle.stepped = True
         return losses | {"grad_norm": grad_norm}
+
+    def _update_critic(self, cycle: _Cycle) -> None:
+        gen, cols = cycle.gen, self._train_cols
+        features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
+        cycle.critic_predicted = self.critic.predict(features)
+        cycle.critic_loss = self.critic.update(features, cycle.table.sequence[:, cols], cycle.table.valid[:, cols],
+                                               predicted=cycle.critic_predicted)
 
     def _encode_prompt(self, prompt: str) -> np.ndarray:
         """Token ids of ``prompt`` (cached: a prompt source repeats its prompts; do not modify)."""
@@ -332,28 +370,10 @@ class ScalarScopeEngine:
                                                  probes.score_probes(self, list(self.prompts), prompt_index, ids))
         return self._transfer_probes
 
-    def _read_probes(self, prompt_states, probe_ids, probe_prompt):
-        """[probe worker] The state probe's predicted scores [S, H] and the off-policy probes'
-        hidden states [P, L, W]."""
-        n_state, length = len(self._state_probe), self._state_probe.shape[1]
-        state_row = np.full(n_state, len(prompt_states) - 1)  # the state prompt was encoded last
-        hidden = self.model.read_hidden(prompt_states, np.concatenate([state_row, probe_prompt]),
-                                        np.concatenate([self._state_probe, probe_ids]))
-        with torch.no_grad():
-            state = predicted_scores(self.model.head_values(hidden[:n_state]).numpy(), np.full(n_state, length))
-        return state, hidden[n_state:]
-
     def _read_transfer(self) -> np.ndarray:
         """[probe worker] The internal evaluator's predicted scores [n, H] on the transfer probe set."""
         probe_set = self._transfer_set()
         return probes.predict_probes(self, probe_set.prompt_ids, probe_set.prompt_index, probe_set.ids)
-
-    def _transfer_result(self) -> TransferMeasurement | None:
-        """This cycle's automatic transfer measurement, if one was due."""
-        reading, self._transfer_reading = self._transfer_reading, None
-        if reading is None:
-            return None
-        return summarize_transfer(self, reading.result(), self._transfer_set().table, self.cycle)
 
     # -- helpers ---------------------------------------------------------------------------
     def _difficulty(self, prompts: list[str]) -> np.ndarray:
@@ -380,37 +400,49 @@ class ScalarScopeEngine:
     def _evaluator_failures(self, cycle: int, problems) -> list[FailureEvent]:
         return evaluator_failures(cycle, problems, self.train_names)
 
-    def _record(self, cycle, prompts, row_prompt, responses, gen, table, predicted, critic_predicted, losses, critic_loss,
-                entry, failures, revision, state, transfer, start) -> CycleRecord:
-        metrics = cycle_metrics(table=table, train_cols=self._train_cols, names=[e.name for e in self.evaluators],
-                                predicted=predicted, critic_predicted=critic_predicted, lengths=gen.lengths,
-                                losses=losses, critic_loss=critic_loss, entry=entry)
-        # what the adaptive governor reads next time, per prompt: 1 - mean predicted score, plus the
-        # spread of its responses' mean predictions and the mean spread over heads
+    def _remember_difficulty(self, cycle: _Cycle) -> None:
+        """What the adaptive governor reads next time, per prompt: 1 - mean predicted score, plus
+        the spread of its responses' mean predictions and the mean spread over heads."""
+        prompts, row_prompt, predicted = cycle.prompts, cycle.row_prompt, cycle.predicted
         count = np.maximum(np.bincount(row_prompt, minlength=len(prompts)), 1)
         row_mean = predicted.mean(1)
         mean = np.bincount(row_prompt, row_mean, len(prompts)) / count
         spread = np.sqrt(np.maximum(np.bincount(row_prompt, row_mean**2, len(prompts)) / count - mean**2, 0.0))
         disagreement = np.bincount(row_prompt, predicted.std(1), len(prompts)) / count
         self._prompt_memory.update(zip(prompts, (1.0 - mean + spread + disagreement).tolist(), strict=True))
-        failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in failures)
-        record = CycleRecord(cycle, "evaluator_failed" if failed else "ok", tuple(prompts),
-                             responses[0] if responses else "", metrics, entry,
-                             frozen_array(state.ravel()), tuple(failures), transfer, revision)
-        return self._finish(record, start)
 
-    def _record_exhausted(self, cycle, prompts, start) -> CycleRecord:
+    def _record(self, cycle: _Cycle) -> CycleRecord:
+        gen, extra = cycle.gen, cycle.extra
+        entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
+        metrics = cycle_metrics(table=cycle.table, train_cols=self._train_cols,
+                                names=[e.name for e in self.evaluators], predicted=cycle.predicted,
+                                critic_predicted=cycle.critic_predicted, lengths=gen.lengths, losses=cycle.losses,
+                                critic_loss=cycle.critic_loss, entry=entry)
+        self._remember_difficulty(cycle)
+        state, transfer = self._reader.state(), self._summarize_transfer(self._reader.transfer_predictions(), cycle)
+        failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in cycle.failures)
+        record = CycleRecord(cycle.index, "evaluator_failed" if failed else "ok", tuple(cycle.prompts),
+                             cycle.responses[0] if cycle.responses else "", metrics, entry,
+                             frozen_array(state.ravel()), tuple(cycle.failures), transfer, extra.get("revision"))
+        return self._finish(record, cycle.start)
+
+    def _summarize_transfer(self, predictions: np.ndarray | None, cycle: _Cycle) -> TransferMeasurement | None:
+        if predictions is None:
+            return None
+        return summarize_transfer(self, predictions, self._transfer_set().table, cycle.index)
+
+    def _record_exhausted(self, cycle: _Cycle) -> CycleRecord:
         entry = self.token_pool.close_cycle(0)
-        failure = FailureEvent(cycle, "budget_exhausted", "warning",
+        failure = FailureEvent(cycle.index, "budget_exhausted", "warning",
                                f"no tokens granted (run spent {self.token_pool.spent_total} of "
                                f"{self.token_pool.config.max_tokens_total}); cycle skipped")
         state = frozen_array(self.state_probe_predictions().ravel())  # as the cycle began: nothing changes it
         transfer = None
-        if self._transfer_due(cycle):
-            transfer = summarize_transfer(self, self._read_transfer(), self._transfer_set().table, cycle)
-        record = CycleRecord(cycle, "budget_exhausted", tuple(prompts), "",
+        if self._transfer_due(cycle.index):
+            transfer = self._summarize_transfer(self._read_transfer(), cycle)
+        record = CycleRecord(cycle.index, "budget_exhausted", tuple(cycle.prompts), "",
                              TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,), transfer)
-        return self._finish(record, start)
+        return self._finish(record, cycle.start)
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
         failures = tuple(self._pending_failures) + record.failures
@@ -424,7 +456,7 @@ class ScalarScopeEngine:
             failures += (FailureEvent(record.cycle, "dimension_collapse", "info",
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
         self._collapsed = collapsed
-        record = _replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
+        record = replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
                           effective_dim=frame.effective_dim, failures=failures,
                           wall_ms=(time.perf_counter() - start) * 1000.0)
         self.history.append(record)
@@ -445,9 +477,3 @@ def _batch_split(batch_size: int, n_prompts: int) -> tuple[np.ndarray, np.ndarra
     Cached: shared by every cycle and engine, so never modified."""
     rows = np.diff(np.linspace(0, batch_size, n_prompts + 1).round().astype(int))
     return rows, np.repeat(np.arange(n_prompts), rows)
-
-
-def _replace(record: CycleRecord, **changes) -> CycleRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)

@@ -43,7 +43,7 @@ def evaluator_layout(engine, *, n_probes: int = 1000, seed: int = 0):
     axes of their correlation matrix, and each head's correlation with those axes).
     """
     rng = np.random.default_rng([abs(int(seed)), 12])
-    ids = rng.integers(3, engine.tokenizer.vocab_size, size=(n_probes, engine.config.probe_length))
+    ids = engine.tokenizer.sample_probes(n_probes, engine.config.probe_length, rng)
     heads, table = predict_and_score(engine, [STATE_PROMPT], np.zeros(n_probes, dtype=int), ids)
     # failed scores are left out, not guessed; an evaluator that failed on every probe sits at the origin
     scores = np.where(table.valid | ~table.valid.any(0), table.sequence, np.nan)

@@ -108,6 +108,8 @@ class RevisionOutcome:
     score_after: float  # ... and of their revisions
     accepted: int  # revisions kept because they scored higher
     responses: int = 0  # drafts the cycle produced (denominator of the trigger and revision rates)
+    pair_loss: float = float("nan")  # the extra step on the (draft, revision) pairs: its loss
+    pair_grad_norm: float = float("nan")  # ... and gradient norm (NaN: no pair step this cycle)
 
     @property
     def uplift(self) -> float:

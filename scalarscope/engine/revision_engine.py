@@ -21,7 +21,7 @@ import torch
 from scalarscope.engine import _update
 from scalarscope.engine.config import EngineConfig
 from scalarscope.engine.loop import ScalarScopeEngine
-from scalarscope.engine.records import RevisionOutcome
+from scalarscope.engine.records import FailureEvent, RevisionOutcome
 from scalarscope.engine.revision import (
     DEFAULT_REVISION_SHARE,
     RevisionConfig,
@@ -38,8 +38,7 @@ from scalarscope.errors import ConfigError
 from scalarscope.evaluators.base import ScoreTable, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.governor import GovernorConfig, TokenPool
-from scalarscope.student.model import Generation
-from scalarscope.student.tokenizer import EOS, PAD
+from scalarscope.student.generation import Generation
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,8 @@ class _Attempt:
     position: int
     base: np.ndarray  # [T] tokens of the version that was revised
     revised: np.ndarray  # [T]
+    lengths: tuple[int, int]  # response tokens of (base, revised), EOS excluded
+    used: tuple[int, int]  # tokens sampled for (base, revised), EOS included
     base_table: ScoreTable  # one row, training evaluators only
     revised_table: ScoreTable
 
@@ -124,19 +125,21 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
             rows, start, allowed = fired[go], start[go], allowed[go]
             rev = _continue_from(self.model, row_ids, rows, kept.tokens, start, allowed,
                                  self.config.temperature, generator)
-            revised = _merge(kept, rows, start, rev)
+            revised = _merge(kept, rows, start, rev, self.tokenizer.pad_id)
             rev_table = self._score([row_prompts[b] for b in rows], [row_ids[b] for b in rows],
                                     revised.tokens[rows], revised.lengths[rows])
             rev_score, base_score = _mean_score(rev_table), _mean_score(kept_table)[rows]
             better = rev_score > base_score
             self._attempts += [_Attempt(int(b), int(p), kept.tokens[b].copy(), revised.tokens[b].copy(),
+                                        (int(kept.lengths[b]), int(revised.lengths[b])),
+                                        (int(kept.used[b]), int(revised.used[b])),
                                         _row(kept_table, b), _row(rev_table, i))
                                for i, (b, p) in enumerate(zip(rows, start, strict=True))]
             best_revision[rows] = np.maximum(best_revision[rows], rev_score)
             attempted[rows] = True
             spent += int(rev.used.sum())
             positions += start.tolist()
-            kept = _merge(kept, rows[better], start[better], _take(rev, np.flatnonzero(better)))
+            kept = _merge(kept, rows[better], start[better], _take(rev, np.flatnonzero(better)), self.tokenizer.pad_id)
             kept_table = _set_rows(kept_table, rows[better], rev_table, np.flatnonzero(better))
             kept_pred = aggregate(predicted_scores(kept.values, kept.lengths))
         revised_rows = attempted & np.isfinite(best_revision)  # scores only where the revision could be scored
@@ -158,47 +161,51 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
                                response_ids=tokens, lengths=lengths)
 
     # -- learn from the pairs --------------------------------------------------------------
-    def _update(self, cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
-                prompt_states) -> dict[str, float]:
-        losses = super()._update(cycle, prompts, prompt_ids, row_prompt, gen, table, off_policy, failures,
-                                 prompt_states)
-        if not self._attempts:
-            return losses
-        # one extra step on the pairs: policy from the revision's advantage over the version it
-        # rewrote (at the same positions, from the rewrite point on), scalar head on both versions
-        attempts, self._attempts = self._attempts, []
-        n, width = len(attempts), gen.tokens.shape[1]
+    def _update(self, cycle) -> dict[str, float]:
+        losses = super()._update(cycle)
+        if self._attempts:
+            attempts, self._attempts = self._attempts, []
+            pair_loss, grad_norm = self._learn_from_pairs(cycle, attempts)
+            cycle.extra["revision"] = replace(cycle.extra["revision"], pair_loss=pair_loss, pair_grad_norm=grad_norm)
+        return losses
+
+    def _learn_from_pairs(self, cycle, attempts: list[_Attempt]) -> tuple[float, float]:
+        """One extra step on the pairs: policy from the revision's advantage over the version it
+        rewrote (at the same positions, from the rewrite point on), scalar head on both versions.
+        Returns the step's loss and gradient norm; a non-finite one skips the step (recorded)."""
+        n, width = len(attempts), cycle.gen.tokens.shape[1]
         ids = np.stack([a.base for a in attempts] + [a.revised for a in attempts])
         tables = [a.base_table for a in attempts] + [a.revised_table for a in attempts]
-        lengths = ((ids != PAD) & (ids != EOS)).sum(1)
-        used = (ids != PAD).sum(1)
+        lengths = np.array([a.lengths[0] for a in attempts] + [a.lengths[1] for a in attempts])
+        used = np.array([a.used[0] for a in attempts] + [a.used[1] for a in attempts])
         seq = np.concatenate([t.sequence for t in tables])
         tok = np.concatenate([_update.pad_to3(t.tokens, width) for t in tables])
         valid = np.concatenate([t.valid for t in tables])
         merged = ScoreTable(seq, tok, tables[0].has_tokens, valid, ())
-        cols = np.arange(seq.shape[1])
-        rewards = _update.token_rewards(merged, cols, lengths, width)
+        rewards = _update.token_rewards(merged, np.arange(seq.shape[1]), lengths, width)
         to_go = np.flip(np.cumsum(np.flip(rewards, 1), 1), 1)
         start = np.array([a.position for a in attempts] * 2)
         active = (np.arange(width)[None, :] >= start[:, None]) & (np.arange(width)[None, :] < used[:, None])
         advantage = (to_go - np.concatenate([to_go[n:], to_go[:n]])) * active
         scale = advantage[active].std() if active.sum() > 1 else 1.0
-        with torch.no_grad():  # as in the base update: the trunk learns from the responses, not the prompts
-            states = self.model.encode_prompts(prompt_ids)
-        logits, values = self.model.forward_responses(states, np.tile(row_prompt[[a.row for a in attempts]], 2), ids)
-        log_probs = torch.log_softmax(logits, dim=-1).gather(-1, torch.from_numpy(ids)[..., None])[..., 0]
-        active_t = torch.from_numpy(active)
-        pair_loss = -(log_probs * torch.from_numpy(advantage / (scale + 1e-6)).float() * active_t).sum() \
-            / active_t.sum().clamp_min(1)
+        rows = np.tile(cycle.row_prompt[[a.row for a in attempts]], 2)
+        logits, values = self._reader.forward_rows(cycle, rows, ids)
+        pair_loss = _update.reinforce_loss(logits, ids, advantage / (scale + 1e-6), active)[0]
         pair_head = head_loss(values, lengths, seq, tok, merged.has_tokens, valid)
         loss = self.revision_config.pair_weight * pair_loss + self.config.head_weight * pair_head
         self.optimizer.zero_grad(set_to_none=True)
-        if torch.isfinite(loss):
-            loss.backward()
-            grad_norm = _update.clip_gradients(self.model.parameters(), self.config.grad_clip)
-            if torch.isfinite(grad_norm):
-                self.optimizer.step()
-        return losses
+        if not torch.isfinite(loss):
+            cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
+                                               f"non-finite revision pair loss ({loss.item()}); pair step skipped"))
+            return float(loss.item()), float("nan")
+        loss.backward()
+        grad_norm = float(_update.clip_gradients(self.model.parameters(), self.config.grad_clip))
+        if not np.isfinite(grad_norm):
+            cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
+                                               "non-finite revision pair gradient; pair step skipped"))
+            return float(loss.item()), grad_norm
+        self.optimizer.step()
+        return float(loss.item()), grad_norm
 
 
 # -- helpers (numpy in, numpy out) ------------------------------------------------------------
@@ -213,7 +220,7 @@ def _continue_from(model, row_ids, rows, tokens, start, max_new, temperature, ge
                           generator=generator)
 
 
-def _merge(base: Generation, rows, start, rev: Generation) -> Generation:
+def _merge(base: Generation, rows, start, rev: Generation, pad: int) -> Generation:
     """``base`` with rows ``rows`` replaced from ``start`` on by ``rev``'s tokens, values, stats and hidden states."""
     tokens, values, stats = base.tokens.copy(), base.values.copy(), base.logit_stats.copy()
     keep_hidden = base.hidden is not None and rev.hidden is not None
@@ -221,7 +228,7 @@ def _merge(base: Generation, rows, start, rev: Generation) -> Generation:
     lengths, used = base.lengths.copy(), base.used.copy()
     for i, (b, p) in enumerate(zip(rows, start, strict=True)):
         n = int(rev.used[i])
-        tokens[b, p:], values[b, p:], stats[b, p:] = PAD, 0.0, 0.0
+        tokens[b, p:], values[b, p:], stats[b, p:] = pad, 0.0, 0.0
         tokens[b, p:p + n], values[b, p:p + n], stats[b, p:p + n] = rev.tokens[i, :n], rev.values[i, :n], \
             rev.logit_stats[i, :n]
         if keep_hidden:

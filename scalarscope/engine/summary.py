@@ -14,12 +14,16 @@ FINAL_PROBES = 2000  # probe responses of the summary's final transfer measureme
 
 def train_default_world(*, overlap: float = 0.5, cycles: int = 300, seed: int = 0, n: int = 5,
                         holdout: str | None = None, budget: int | None = None, strategy: str = "fixed",
-                        progress: bool = True) -> ScalarScopeEngine:
-    """Build the default world at ``overlap``, train ``cycles`` cycles, return the engine."""
+                        progress: bool = True, student: str = "gru") -> ScalarScopeEngine:
+    """Build the default world at ``overlap`` with the named ``student`` (see
+    :data:`scalarscope.worlds.STUDENTS`), train ``cycles`` cycles, return the engine."""
+    from scalarscope.worlds import build_student
+
     config = EngineConfig()
     pool = TokenPool(GovernorConfig(max_tokens_per_cycle=budget or config.batch_size * config.max_new_tokens,
                                     budget_strategy=strategy))
-    engine = ScalarScopeEngine(evaluators=correlated_evaluators(n, overlap, seed=seed), token_pool=pool,
+    engine = ScalarScopeEngine(model=build_student(student, seed=seed),
+                               evaluators=correlated_evaluators(n, overlap, seed=seed), token_pool=pool,
                                holdout=holdout, seed=seed, config=config)
     start = time.perf_counter()
     engine.run(cycles, progress=progress)

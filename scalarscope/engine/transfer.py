@@ -37,7 +37,7 @@ def measure_transfer(engine, *, n: int = 2000, seed: int | None = None) -> Trans
 def draw_probes(engine, n: int, entropy) -> tuple[np.ndarray, np.ndarray]:
     """``n`` uniformly random full-length probe responses [n, L] and the engine prompts they answer [n]."""
     rng = np.random.default_rng(entropy)
-    ids = rng.integers(3, engine.tokenizer.vocab_size, size=(n, engine.config.probe_length))
+    ids = engine.tokenizer.sample_probes(n, engine.config.probe_length, rng)
     return ids, rng.integers(len(engine.prompts), size=n)
 
 

@@ -55,7 +55,7 @@ def probe_scores(evaluators: Sequence[object], *, n_probes: int = 2000, length: 
     tok = tokenizer or CharTokenizer()
     evaluators = check_evaluators(evaluators)
     rng = np.random.default_rng([abs(int(seed)), 11])
-    ids = rng.integers(3, tok.vocab_size, size=(n_probes, length))
+    ids = tok.sample_probes(n_probes, length, rng)
     prompt_index = rng.integers(len(PROBE_PROMPTS), size=n_probes)
     prompt_ids = [tok.encode(p) for p in PROBE_PROMPTS]
     lengths = np.full(n_probes, length)

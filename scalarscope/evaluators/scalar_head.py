@@ -35,16 +35,16 @@ def head_loss(
     Token errors are scaled by the mean length so both levels weigh alike (token feedback has
     variance ~1/L).
     """
-    horizon = values.shape[1]
-    mask = torch.from_numpy(np.arange(horizon)[None, :] < np.asarray(lengths)[:, None])
-    valid_t = torch.from_numpy(np.asarray(valid, dtype=bool))
+    horizon, device = values.shape[1], values.device
+    mask = torch.from_numpy(np.arange(horizon)[None, :] < np.asarray(lengths)[:, None]).to(device)
+    valid_t = torch.from_numpy(np.asarray(valid, dtype=bool)).to(device)
     masked = values * mask[..., None]
     predicted = torch.sigmoid(masked.sum(dim=1))
-    seq_err = (predicted - torch.from_numpy(target_scores).float()) ** 2
+    seq_err = (predicted - torch.from_numpy(target_scores).float().to(device)) ** 2
     loss = (seq_err * valid_t).sum() / valid_t.sum().clamp_min(1)
-    token_valid = valid_t & torch.from_numpy(np.asarray(has_tokens, dtype=bool))[None, :]
+    token_valid = valid_t & torch.from_numpy(np.asarray(has_tokens, dtype=bool)).to(device)[None, :]
     if bool(token_valid.any()):
-        tok_err = (masked - torch.from_numpy(target_tokens[:, :horizon]).float()) ** 2
+        tok_err = (masked - torch.from_numpy(target_tokens[:, :horizon]).float().to(device)) ** 2
         weight = mask[..., None] & token_valid[:, None, :]
         mean_len = float(np.mean(np.maximum(lengths, 1)))
         loss = loss + mean_len * (tok_err * weight).sum() / weight.sum().clamp_min(1)

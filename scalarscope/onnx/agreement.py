@@ -67,7 +67,7 @@ def compare_with_engine(engine, conscience, *, n: int = 1000, seed: int = 0) -> 
                              f"{list(engine.train_names)}; export this engine with engine.export_onnx(path)")
     tok = engine.tokenizer
     rng = np.random.default_rng([abs(seed), 4])  # the draw of measure_transfer(engine, n=n, seed=seed)
-    ids = rng.integers(3, tok.vocab_size, size=(n, engine.config.probe_length))
+    ids = tok.sample_probes(n, engine.config.probe_length, rng)
     prompt_index = rng.integers(len(engine.prompts), size=n)
     lengths = np.full(n, ids.shape[1])
     prompts = [engine.prompts[i] for i in prompt_index]

@@ -57,8 +57,10 @@ def export_onnx(source, path, *, include_head: bool = True, evaluator_names=None
     """
     student = getattr(source, "model", source)
     if not isinstance(student, CharStudent):
-        raise OnnxModelError(f"export_onnx supports the default CharStudent (embed -> GRU -> heads); got "
-                             f"{type(student).__name__}. Export other Student models with their own tooling.")
+        raise OnnxModelError(
+            f"export_onnx supports the default GRU student (CharStudent: embed -> GRU -> heads, with a carried state "
+            f"that a torch-free reader can step); got {type(student).__name__}. Export a Hugging Face student with "
+            "transformers' own ONNX tooling (its scalar head is the linear layer student.scalar_head).")
     names = tuple(evaluator_names if evaluator_names is not None
                   else getattr(source, "train_names", [f"head{i}" for i in range(student.n_heads)]))
     if len(names) != student.n_heads or not all(isinstance(n, str) and n for n in names):
@@ -110,7 +112,7 @@ def _check_parity(student: CharStudent, path: Path) -> None:
     from scalarscope.onnx.conscience import Conscience
 
     rng = np.random.default_rng(0)
-    tokens = rng.integers(3, student.tokenizer.vocab_size, size=(4, 12))
+    tokens = student.tokenizer.sample_probes(4, 12, rng)
     state = rng.normal(size=(1, 4, student.width)).astype(np.float32)
     expected = [t.numpy() for t in _Graph(student, True).eval()(torch.from_numpy(tokens), torch.from_numpy(state))]
     got = Conscience(path, threads=1).run(tokens, state)

@@ -10,8 +10,10 @@ from importlib import import_module
 
 from scalarscope.student.tokenizer import ALPHABET, BOS, EOS, PAD, CharTokenizer
 
-_LAZY = {"CharStudent": "scalarscope.student.model", "Generation": "scalarscope.student.model",
-         "Student": "scalarscope.student.protocol"}
+_LAZY = {"CharStudent": "scalarscope.student.model", "Generation": "scalarscope.student.generation",
+         "Student": "scalarscope.student.protocol", "Tokenizer": "scalarscope.student.protocol",
+         "HFStudent": "scalarscope.student.hf", "tiny_gpt2": "scalarscope.student.hf",
+         "HFTokenizer": "scalarscope.student.hf_tokenizer", "char_tokenizer_hf": "scalarscope.student.hf_tokenizer"}
 
 
 def default_student(*, seed: int = 0, width: int = 64, n_heads: int = 1):
@@ -27,4 +29,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'scalarscope.student' has no attribute {name!r}")
 
 
-__all__ = ["ALPHABET", "BOS", "EOS", "PAD", "CharStudent", "CharTokenizer", "Generation", "Student", "default_student"]
+__all__ = ["ALPHABET", "BOS", "EOS", "PAD", "CharStudent", "CharTokenizer", "Generation", "HFStudent", "HFTokenizer",
+           "Student", "Tokenizer", "char_tokenizer_hf", "default_student", "tiny_gpt2"]

@@ -9,36 +9,13 @@ shape as the evaluators' own construction. Decoding is incremental: one GRU step
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
 
 from scalarscope.errors import check_scalar
+from scalarscope.student.generation import N_LOGIT_STATS, Generation, step_statistics
 from scalarscope.student.tokenizer import BOS, EOS, PAD, CharTokenizer
-
-N_LOGIT_STATS = 4  # entropy, top-1 probability, margin (top-1 minus top-2), EOS probability
-
-
-@dataclass(frozen=True)
-class Generation:
-    """What one batched generation returns; numpy only, no tensors.
-
-    tokens:      [B, T] int64 sampled ids, PAD after a row's end (an EOS, if sampled, is kept).
-    lengths:     [B] number of response tokens (EOS excluded).
-    used:        [B] tokens spent (response tokens plus the EOS step, if any).
-    logit_stats: [B, T, 4] per-step entropy, top-1 prob, margin, EOS prob (zeros past the end).
-    values:      [B, T, H] the scalar head's per-token values, computed during decoding.
-    hidden:      [B, T, W] the trunk's hidden state after each token (zeros past the end), or None.
-    """
-
-    tokens: np.ndarray
-    lengths: np.ndarray
-    used: np.ndarray
-    logit_stats: np.ndarray
-    values: np.ndarray
-    hidden: np.ndarray | None = None
 
 
 class CharStudent(nn.Module):
@@ -123,10 +100,7 @@ class CharStudent(nn.Module):
             if not bool(alive.any()):
                 break
             log_probs = torch.log_softmax(logits / temperature, dim=-1)
-            probs = log_probs.exp()
-            top2 = probs.topk(2, dim=-1).values
-            entropy = -(probs * log_probs).sum(-1)
-            step_stats = torch.stack([entropy, top2[:, 0], top2[:, 0] - top2[:, 1], probs[:, EOS]], dim=-1)
+            step_stats = step_statistics(log_probs, EOS)
             sampled = (log_probs + gumbel[:, t]).argmax(-1)
             sampled = torch.where(alive, sampled, torch.full_like(sampled, PAD))
             tokens[:, t] = sampled
@@ -146,10 +120,23 @@ class CharStudent(nn.Module):
         return Generation(tokens_np, lengths.astype(np.int64), used.astype(np.int64), stats.numpy(), values_np,
                           hidden.numpy())
 
+    # -- the shared-prompt capability (the engine's fast path; see protocol.SharedPromptStudent)
     @torch.no_grad()
-    def read_hidden(self, prompt_states: torch.Tensor, row_prompt: np.ndarray, response_ids: np.ndarray) -> torch.Tensor:
-        """Hidden states [B, T, W] after each token of given responses [B, T], without gradients."""
-        return self._trunk(prompt_states, row_prompt, response_ids)[1]
+    def read_probes(self, prompt_states: torch.Tensor, row_prompt: np.ndarray, response_ids: np.ndarray,
+                    *, keep_from: int) -> tuple[np.ndarray, torch.Tensor]:
+        """Scalar-head values [B, T, H] of probe responses [B, T] without gradients, and the hidden
+        states of rows ``keep_from:`` for :meth:`probe_values` (one batched GRU pass)."""
+        hidden = self._trunk(prompt_states, row_prompt, response_ids)[1]
+        return self.scalar_head(hidden).numpy(), hidden[keep_from:]
+
+    def probe_values(self, prompt_states: torch.Tensor, row_prompt: np.ndarray, kept: torch.Tensor,
+                     response_ids: np.ndarray) -> torch.Tensor:
+        """Scalar-head values [P, T, H] of probes [P, T] through a one-step truncated pass from
+        the hidden states :meth:`read_probes` kept: gradients reach the head, the embedding and the
+        GRU's step from each token, not the history before it."""
+        start = prompt_states[torch.as_tensor(np.asarray(row_prompt, dtype=np.int64))].detach()
+        previous = torch.cat([start[:, None], kept[:, :-1]], dim=1)
+        return self.step_values(previous, response_ids)
 
     def _trunk(self, prompt_states, row_prompt, response_ids) -> tuple[torch.Tensor, torch.Tensor]:
         """The GRU over responses [B, T] from their prompts' states: (h0 [B, W], outputs [B, T, W])."""
@@ -175,20 +162,22 @@ class CharStudent(nn.Module):
         logits [B, T, V] and scalar-head values [B, T, H], with gradients."""
         return self.forward_responses(self.encode_prompts(prompt_ids), row_prompt, response_ids)
 
-    def head_values(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Scalar-head values [..., H] read from trunk hidden states [..., W]."""
-        return self.scalar_head(hidden)
-
     def step_values(self, previous: torch.Tensor, token_ids: np.ndarray) -> torch.Tensor:
-        """Scalar-head values [..., H] of tokens [...] read one GRU step on from given hidden states
-        [..., W] (e.g. shifted :meth:`read_hidden` output). With ``previous`` detached this is a
-        one-step truncated pass: gradients reach the head, the embedding and the GRU's step from
-        each token, not the history before it."""
+        """Scalar-head values [..., H] of tokens [...] read one GRU step on from hidden states [..., W]."""
         ids = torch.as_tensor(np.ascontiguousarray(token_ids))
         gru = self.gru
         h = torch.gru_cell(self.embed(ids.reshape(-1)), previous.reshape(-1, self.width),
                            gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
         return self.scalar_head(h).reshape(*ids.shape, self.n_heads)
+
+    def spec(self) -> dict:
+        """What rebuilds this student's structure (its weights travel separately)."""
+        return {"kind": "gru", "width": self.width, "seed": int(self.seed), "n_heads": self.n_heads,
+                "alphabet": self.tokenizer.alphabet}
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device("cpu")
 
     @torch.no_grad()
     def predict_values(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ def add_sweep(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="comma-separated overlaps rho in [0, 1] (default 0,0.5,0.87)")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds per overlap (seeds 0..k-1)")
     parser.add_argument("--cycles", type=int, default=300, help="training cycles per run")
+    parser.add_argument("--student", default="gru", choices=["gru", "tiny-gpt2"], help="the student of every run")
     parser.add_argument("--holdout", default="rotate",
                         help="'rotate' (seed i holds out evaluator i mod n), an evaluator name, or 'none'")
     parser.add_argument("--evaluators", type=int, default=5, help="number of synthetic evaluators")
@@ -40,7 +41,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     holdout = None if args.holdout.lower() == "none" else args.holdout
     df = sweep(overlaps=args.overlaps, seeds=args.seeds, cycles=args.cycles, holdout=holdout,
                n_evaluators=args.evaluators, n_jobs=args.jobs, client=args.scheduler,
-               transfer_probes=args.probes, progress=not args.no_progress)
+               transfer_probes=args.probes, progress=not args.no_progress, student=args.student)
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
         print(df.to_string(index=False))

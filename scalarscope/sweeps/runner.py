@@ -14,7 +14,7 @@ from scalarscope.sweeps.worker import COLUMNS, run_one
 
 def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE, n_evaluators: int = 5,
           n_jobs: int | None = None, client=None, transfer_probes: int = 2000, progress: bool = True,
-          connect_timeout: float = 5.0):
+          connect_timeout: float = 5.0, student: str = "gru"):
     """Train one run per (overlap, seed) and measure each; returns a DataFrame, one row per run.
 
     overlaps: evaluator overlaps rho, each in [0, 1].
@@ -26,6 +26,7 @@ def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE,
         then go to that cluster (its workers need scalarscope installed) and ``n_jobs`` is unused.
     transfer_probes: fresh probe responses for the final transfer measurement and the overlap analysis.
     connect_timeout: seconds to reach a scheduler address (or to see a worker) before failing.
+    student: the student every run trains (``"gru"`` or ``"tiny-gpt2"``; see ``scalarscope.worlds``).
 
     Columns (rows in overlap-major order, as given):
     overlap, seed, seed_index, holdout, n_evaluators, cycles;
@@ -37,7 +38,7 @@ def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE,
     import pandas as pd
 
     specs = plan_runs(overlaps=overlaps, seeds=seeds, cycles=cycles, holdout=holdout,
-                      n_evaluators=n_evaluators, transfer_probes=transfer_probes)
+                      n_evaluators=n_evaluators, transfer_probes=transfer_probes, student=student)
     if client is not None:
         results = _run_dask(client, specs, progress=progress, connect_timeout=connect_timeout)
     else:

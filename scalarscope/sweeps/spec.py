@@ -42,6 +42,7 @@ class RunSpec:
     cycles: int
     n_evaluators: int
     transfer_probes: int
+    student: str = "gru"  # a name in scalarscope.worlds.STUDENTS
 
 
 def evaluator_names(n_evaluators: int) -> tuple[str, ...]:
@@ -120,7 +121,7 @@ def check_holdout(holdout: str | None, names: Sequence[str]) -> None:
 
 
 def plan_runs(*, overlaps, seeds, cycles: int, holdout: str | None, n_evaluators: int,
-              transfer_probes: int) -> list[RunSpec]:
+              transfer_probes: int, student: str = "gru") -> list[RunSpec]:
     """Validate a sweep's arguments and list its runs, overlap-major (overlap, then seed)."""
     overlaps = check_overlaps(overlaps)
     seeds = check_seeds(seeds)
@@ -130,7 +131,11 @@ def plan_runs(*, overlaps, seeds, cycles: int, holdout: str | None, n_evaluators
                                  "A correlation needs at least 3 probes; 2000 is the protocol's size.")
     names = evaluator_names(n_evaluators)
     check_holdout(holdout, names)
+    from scalarscope.worlds import STUDENTS
+
+    if student not in STUDENTS:
+        raise SweepError(f"student={student!r} is not a known student; choose one of {sorted(STUDENTS)}")
     return [RunSpec(index=len(seeds) * i + j, overlap=overlap, seed=seed, seed_index=j,
                     holdout=holdout_for(holdout, names, j), cycles=cycles, n_evaluators=n_evaluators,
-                    transfer_probes=transfer_probes)
+                    transfer_probes=transfer_probes, student=student)
             for i, overlap in enumerate(overlaps) for j, seed in enumerate(seeds)]

@@ -15,7 +15,7 @@ FINAL_WINDOW = 20  # cycles averaged for the final mean score and head error
 
 # Column order of the sweep's DataFrame (see :func:`scalarscope.sweeps.sweep` for meanings).
 COLUMNS = (
-    "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles",
+    "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles", "student",
     "mean_correlation", "first_factor_share", "effective_dimension",
     "transfer", "ceiling", "ratio", "fidelity", "head_mae",
     "final_score", "head_error", "failures", "wall_seconds",
@@ -50,7 +50,7 @@ def _measure(spec: RunSpec) -> dict[str, object]:
 
     start = time.perf_counter()
     engine = train_default_world(overlap=spec.overlap, cycles=spec.cycles, seed=spec.seed,
-                                 n=spec.n_evaluators, holdout=spec.holdout, progress=False)
+                                 n=spec.n_evaluators, holdout=spec.holdout, progress=False, student=spec.student)
     # the engine's fixed protocol: fresh probe responses drawn from (seed, cycle)
     measured = engine.holdout_transfer(spec.transfer_probes)
     # structure of all evaluators of this run (holdout included) on their own probe set
@@ -65,6 +65,7 @@ def _measure(spec: RunSpec) -> dict[str, object]:
         "holdout": spec.holdout,
         "n_evaluators": spec.n_evaluators,
         "cycles": spec.cycles,
+        "student": spec.student,
         "mean_correlation": float(overlap.mean_correlation),
         "first_factor_share": float(overlap.first_factor_share),
         "effective_dimension": float(overlap.effective_dimension),

@@ -1,5 +1,70 @@
-"""Worlds: named bundles of a student factory, judges, a prompt source and a probe source.
+"""Worlds: a named bundle of a student, its judges, a prompt source and a probe source.
 
-Each world is one small module; import it by name (``scalarscope.worlds.real_judges``) so that
-importing the kit never loads a world's heavy dependencies.
+A world is one small module; the CLI's ``--world``, sweeps, studies and notebooks take its name,
+so adding a world never means editing the engine. ``default`` is the character world with
+synthetic evaluators whose overlap is set exactly; any world can take any registered student
+(``--student``) whose tokenizer writes what its judges read.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scalarscope.errors import ConfigError
+
+STUDENTS: dict[str, str] = {
+    "gru": "the default character GRU (width 64)",
+    "tiny-gpt2": "a 2-layer GPT-2 (width 64) over the same characters, built from a GPT2Config",
+}
+
+
+def build_student(name: str = "gru", *, seed: int = 0):
+    """A registered student by name (see :data:`STUDENTS`), built from ``seed``; nothing downloaded."""
+    if name == "gru":
+        from scalarscope.student import default_student
+
+        return default_student(seed=seed)
+    if name == "tiny-gpt2":
+        from scalarscope.student.hf import tiny_gpt2
+
+        return tiny_gpt2(seed=seed)
+    raise ConfigError(f"student={name!r} is not a known student; choose one of {sorted(STUDENTS)}, or pass a "
+                      "Student object to ScalarScopeEngine(model=...)")
+
+
+@dataclass(frozen=True)
+class World:
+    """What a world provides. ``evaluators(seed, overlap, n)`` builds its judges (worlds whose
+    overlap is measured, not set, ignore ``overlap``); ``student(name, seed)`` its student;
+    ``prompts`` its prompt source (None: the engine's defaults)."""
+
+    name: str
+    description: str
+    evaluators: Callable[..., object]
+    student: Callable[..., object]
+    prompts: tuple[str, ...] | None = None
+
+
+def _default_evaluators(*, seed: int, overlap: float, n: int):
+    from scalarscope.evaluators.synthetic import correlated_evaluators
+
+    return correlated_evaluators(n, overlap, seed=seed)
+
+
+WORLDS: dict[str, World] = {
+    "default": World("default", "character text; synthetic evaluators with an exact overlap knob",
+                     _default_evaluators, lambda name="gru", *, seed=0: build_student(name, seed=seed)),
+}
+
+
+def register_world(world: World) -> World:
+    """Add ``world`` to :data:`WORLDS` under its name (replacing one of that name)."""
+    WORLDS[world.name] = world
+    return world
+
+
+def get_world(name: str) -> World:
+    if name not in WORLDS:
+        raise ConfigError(f"world={name!r} is not a known world; choose one of {sorted(WORLDS)}")
+    return WORLDS[name]
