@@ -16,9 +16,11 @@ from scalarscope.evaluators.base import prefix_feedback
 from scalarscope.evaluators.cache import ScoreCache, cached
 from scalarscope.evaluators.reward_functions import as_reward_function, from_reward_function
 from scalarscope.student import CharTokenizer
-from scalarscope.student.word_tokenizer import WordTokenizer
+from scalarscope.student.hf_tokenizer import HFTokenizer
+from scalarscope.student.word_tokenizer import word_tokenizer_hf
 
 WORDS = ("the", "a", "kind", "answer", "is", "very", "no", "yes", "x", "integral")
+WORD_TOKENIZER = HFTokenizer(word_tokenizer_hf(WORDS))  # ids: specials 0-2, words 3-12, punctuation 13-17
 
 
 class CountingJudge:
@@ -94,10 +96,10 @@ def _letter_judge(weights):
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=st.lists(st.lists(st.integers(3, 3 + len(WORDS) + 3), min_size=0, max_size=9), min_size=1, max_size=5),
+@given(rows=st.lists(st.lists(st.integers(3, 3 + len(WORDS) + 4), min_size=0, max_size=9), min_size=1, max_size=5),
        weights=st.dictionaries(st.sampled_from("aeiknorstxy"), st.floats(-3, 3), min_size=1))
 def test_token_feedback_of_a_word_student_sums_to_the_character_feedback(rows, weights):
-    tok = WordTokenizer(WORDS)
+    tok = WORD_TOKENIZER
     width = max(len(r) for r in rows)
     ids = np.array([r + [tok.eos_id] * (width - len(r)) for r in rows]).reshape(len(rows), width)
     lengths = np.array([len(r) for r in rows])
@@ -140,7 +142,7 @@ def test_without_a_tokenizer_each_character_is_one_token_as_before():
 @settings(max_examples=30, deadline=None)
 @given(rows=st.lists(st.lists(st.integers(3, 3 + len(WORDS) - 1), min_size=1, max_size=8), min_size=1, max_size=4))
 def test_prefix_feedback_sums_to_the_sequence_score(rows):
-    tok = WordTokenizer(WORDS)
+    tok = WORD_TOKENIZER
     width = max(len(r) for r in rows)
     ids = np.array([r + [tok.pad_id] * (width - len(r)) for r in rows])
     lengths = np.array([len(r) for r in rows])
@@ -249,7 +251,7 @@ def test_an_evaluator_is_a_trl_reward_function():
 
 
 def test_character_feedback_on_a_word_student_without_its_tokenizer_is_a_recorded_failure():
-    tok = WordTokenizer(WORDS)
+    tok = WORD_TOKENIZER
     ids = tok.encode("the kind answer")[None]
     responses = tok.decode_batch(ids, [3])
     table = score_responses([_letter_judge({"a": 1.0})], ["p"], responses, response_ids=ids, lengths=np.array([3]))

@@ -177,12 +177,14 @@ class _RowOffsets:
                         f"a {length}-character response has {int(self._lengths[b])} tokens: per-character "
                         "feedback needs the student's tokenizer, score_responses(..., tokenizer=student.tokenizer)")
                 self._rows[b] = char_offsets(length)
-            elif self._ids is not None:
-                length = int(self._lengths[b]) if self._lengths is not None else self._ids.shape[1]
-                self._rows[b] = np.asarray(self._tokenizer.offsets(np.asarray(self._ids[b, :length])))
             else:
-                ids = self._tokenizer.encode(self._responses[b], what="response")
-                self._rows[b] = np.asarray(self._tokenizer.offsets(ids))
+                if self._ids is not None:
+                    length = int(self._lengths[b]) if self._lengths is not None else self._ids.shape[1]
+                    ids = np.asarray(self._ids[b, :length])
+                else:
+                    ids = self._tokenizer.encode(self._responses[b], what="response")
+                empty = np.zeros((0, 2), dtype=np.int64)
+                self._rows[b] = np.asarray(self._tokenizer.offsets(ids)).reshape(-1, 2) if len(ids) else empty
         return self._rows[b]
 
 
