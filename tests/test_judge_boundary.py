@@ -256,3 +256,19 @@ def test_character_feedback_on_a_word_student_without_its_tokenizer_is_a_recorde
     responses = tok.decode_batch(ids, [3])
     table = score_responses([_letter_judge({"a": 1.0})], ["p"], responses, response_ids=ids, lengths=np.array([3]))
     assert not table.valid[0, 0] and "tokenizer=student.tokenizer" in table.failures[0][1]
+
+
+def test_one_scoring_split_into_tables_equals_separate_scorings():
+    def picky(prompt, response):
+        return None if response == "bad" else len(response) / 10
+
+    judges = [as_evaluator(picky), CountingJudge()]
+    responses, probes = ["ab", "bad", "abcde"], ["bad", "aeio"]
+    both = score_responses(judges, ["p"] * 5, responses + probes)
+    first, second = both.take(slice(0, 3)), both.take(slice(3, None), columns=[0])
+    alone, probes_alone = score_responses(judges, ["p"] * 3, responses), score_responses(judges[:1], ["p"] * 2, probes)
+    for part, reference in ((first, alone), (second, probes_alone)):
+        np.testing.assert_array_equal(part.sequence, reference.sequence)
+        np.testing.assert_array_equal(part.valid, reference.valid)
+        assert part.failures == reference.failures and part.failure_cells == reference.failure_cells
+    assert second.failure_cells == ((0, 0),) and both.take([1], columns=[1]).failures == ()

@@ -126,6 +126,8 @@ class ScoreTable:
     has_tokens: [n] bool, whether evaluator i gave token-level feedback.
     valid:    [B, n] bool, False where an evaluator raised or returned something that is not a score.
     failures: ((evaluator name, message), ...) for this batch.
+    failure_cells: the (response, evaluator) each failure is about, in the same order (empty when a
+        table was assembled by hand).
     """
 
     sequence: np.ndarray
@@ -133,6 +135,20 @@ class ScoreTable:
     has_tokens: np.ndarray
     valid: np.ndarray
     failures: tuple[tuple[str, str], ...]
+    failure_cells: tuple[tuple[int, int], ...] = ()
+
+    def take(self, rows, columns=None) -> ScoreTable:
+        """The sub-table of ``rows`` (a slice or indices) and ``columns`` (evaluator indices; None:
+        all), with the failures of those cells. Lets a caller score several batches in one call
+        (one model call per judge) and split the result."""
+        index = np.arange(len(self.sequence))[rows]
+        cols = np.arange(self.sequence.shape[1]) if columns is None else np.asarray(columns)
+        row_at = {int(r): i for i, r in enumerate(index)}
+        col_at = {int(c): j for j, c in enumerate(cols)}
+        kept = [(failure, (row_at[b], col_at[i])) for failure, (b, i) in zip(self.failures, self.failure_cells, strict=True)
+                if b in row_at and i in col_at]
+        return ScoreTable(self.sequence[np.ix_(index, cols)], self.tokens[index][:, :, cols], self.has_tokens[cols],
+                          self.valid[np.ix_(index, cols)], tuple(f for f, _ in kept), tuple(c for _, c in kept))
 
     def token_feedback(self, lengths: np.ndarray) -> np.ndarray:
         """Token feedback [B, T, n] of every evaluator: its own where it gives some, else its
@@ -239,11 +255,13 @@ def score_responses(
     has_tokens = np.zeros(n, dtype=bool)
     valid = np.ones((batch, n), dtype=bool)
     failures: list[tuple[str, str]] = []
+    failure_cells: list[tuple[int, int]] = []
 
     def fail(b: int, i: int, problem: str) -> None:
         valid[b, i], sequence[b, i] = False, 0.0
         tokens[b, :, i] = 0.0
         failures.append((evaluators[i].name, f"{problem} for response {responses[b][:30]!r}"))
+        failure_cells.append((b, i))
 
     batched = [i for i, e in enumerate(evaluators)
                if hasattr(getattr(e, "world", None), "score_batch") and response_ids is not None]
@@ -286,4 +304,4 @@ def score_responses(
                     fail(b, i, str(exc))
                     continue
                 tokens[b, : len(values), i] = values[:horizon]
-    return ScoreTable(sequence, tokens, has_tokens, valid, tuple(failures))
+    return ScoreTable(sequence, tokens, has_tokens, valid, tuple(failures), tuple(failure_cells))
