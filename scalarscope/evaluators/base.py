@@ -29,7 +29,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from scalarscope.errors import EvaluatorError
-from scalarscope.evaluators.alignment import char_offsets, chars_to_tokens, prefix_differences, prefix_texts
+from scalarscope.evaluators.alignment import (
+    RowOffsets,
+    char_feedback_rows,
+    gives_char_feedback,
+    prefix_feedback_rows,
+)
 from scalarscope.evaluators.calls import raw_scores, score_problem
 
 
@@ -162,69 +167,63 @@ class ScoreTable:
         return feedback * mask[..., None] * self.valid[:, None, :]
 
 
-def _char_token_scores(evaluator, prompt: str, response: str) -> tuple[np.ndarray | None, str | None]:
-    try:
-        tokens = np.asarray(evaluator.token_scores(prompt, response), dtype=np.float64)
-    except Exception as exc:  # a user's evaluator may fail in any way; we record, not crash
-        return None, f"token_scores raised {type(exc).__name__}: {exc}"
-    if tokens.shape != (len(response),) or not np.all(np.isfinite(tokens)):
-        return None, f"token_scores gave shape {tokens.shape} or non-finite values for a {len(response)}-char response"
-    return tokens, None
+class _TableBuilder:
+    """The arrays of a :class:`ScoreTable` being filled, and the failures recorded so far."""
+
+    def __init__(self, evaluators, responses, horizon: int):
+        batch, n = len(responses), len(evaluators)
+        self.evaluators, self.responses = evaluators, responses
+        self.sequence, self.tokens = np.zeros((batch, n)), np.zeros((batch, horizon, n))
+        self.has_tokens, self.valid = np.zeros(n, dtype=bool), np.ones((batch, n), dtype=bool)
+        self.failures: list[tuple[str, str]] = []
+        self.cells: list[tuple[int, int]] = []
+
+    def fail(self, b: int, i: int, problem: str) -> None:
+        self.valid[b, i], self.sequence[b, i] = False, 0.0
+        self.tokens[b, :, i] = 0.0
+        self.failures.append((self.evaluators[i].name, f"{problem} for response {self.responses[b][:30]!r}"))
+        self.cells.append((b, i))
+
+    def set_tokens(self, i: int, feedback: dict, problems: dict) -> None:
+        self.has_tokens[i] = True
+        for b, problem in problems.items():
+            self.fail(b, i, problem)
+        for b, values in feedback.items():
+            self.tokens[b, : len(values), i] = values[: self.tokens.shape[1]]
+
+    def table(self) -> ScoreTable:
+        return ScoreTable(self.sequence, self.tokens, self.has_tokens, self.valid, tuple(self.failures),
+                          tuple(self.cells))
 
 
-def _gives_char_tokens(evaluator) -> bool:
-    return bool(getattr(evaluator, "has_token_scores", hasattr(evaluator, "token_scores")))
+def _score_worlds(out: _TableBuilder, evaluators, prompt_ids, response_ids, lengths) -> set[int]:
+    """Score the evaluators of a shared synthetic ``world`` in one vectorised call per world;
+    returns their indices."""
+    if response_ids is None:
+        return set()
+    groups: dict[int, list[int]] = {}
+    for i, e in enumerate(evaluators):
+        if hasattr(getattr(e, "world", None), "score_batch"):
+            groups.setdefault(id(e.world), []).append(i)
+    for members in groups.values():
+        world = evaluators[members[0]].world
+        seq, tok = world.score_batch([evaluators[i] for i in members], prompt_ids, response_ids, lengths)
+        out.sequence[:, members] = seq
+        out.tokens[:, : tok.shape[1], members] = tok
+        out.has_tokens[members] = True
+    return {i for members in groups.values() for i in members}
 
 
-class _RowOffsets:
-    """Each response's token offsets, computed on first use: the tokenizer's where one is given,
-    else one token per character (the character student's layout)."""
-
-    def __init__(self, responses, tokenizer, response_ids, lengths):
-        self._responses, self._tokenizer, self._ids, self._lengths = responses, tokenizer, response_ids, lengths
-        self._rows: dict[int, np.ndarray] = {}
-
-    def __getitem__(self, b: int) -> np.ndarray:
-        if b not in self._rows:
-            if self._tokenizer is None:
-                length = len(self._responses[b])
-                if self._ids is not None and self._lengths is not None and int(self._lengths[b]) != length:
-                    raise EvaluatorError(
-                        f"a {length}-character response has {int(self._lengths[b])} tokens: per-character "
-                        "feedback needs the student's tokenizer, score_responses(..., tokenizer=student.tokenizer)")
-                self._rows[b] = char_offsets(length)
-            else:
-                if self._ids is not None:
-                    length = int(self._lengths[b]) if self._lengths is not None else self._ids.shape[1]
-                    ids = np.asarray(self._ids[b, :length])
-                else:
-                    ids = self._tokenizer.encode(self._responses[b], what="response")
-                empty = np.zeros((0, 2), dtype=np.int64)
-                self._rows[b] = np.asarray(self._tokenizer.offsets(ids)).reshape(-1, 2) if len(ids) else empty
-        return self._rows[b]
-
-
-def _prefix_scores(evaluator, prompts, responses, offsets: _RowOffsets, rows: list[int]):
-    """Prefix-difference token feedback of ``rows``: {row: feedback [T]} and {row: problem}."""
-    texts, problems = {}, {}
-    for b in rows:
+def _horizon(responses, offsets: RowOffsets, response_ids) -> int:
+    if response_ids is not None:
+        return response_ids.shape[1]
+    widths = []
+    for b in range(len(responses)):
         try:
-            texts[b] = prefix_texts(responses[b], offsets[b])
-        except EvaluatorError as exc:
-            problems[b] = str(exc)
-    rows = list(texts)
-    flat_prompts = [prompts[b] for b in rows for _ in texts[b]]
-    flat_texts = [t for b in rows for t in texts[b]]
-    raw = iter(raw_scores(evaluator, flat_prompts, flat_texts) if flat_texts else [])
-    feedback = {}
-    for b in rows:
-        values = [next(raw) for _ in texts[b]]
-        bad = next((p for p in map(score_problem, values) if p is not None), None)
-        if bad is not None:
-            problems[b] = f"on a prefix: {bad}"
-        else:
-            feedback[b] = prefix_differences(np.asarray(values, dtype=np.float64))
-    return feedback, problems
+            widths.append(len(offsets[b]))
+        except (EvaluatorError, ValueError):  # recorded later, where this row's feedback is asked for
+            widths.append(len(responses[b]))
+    return max(widths, default=0)
 
 
 def score_responses(
@@ -246,62 +245,21 @@ def score_responses(
     shared world; an evaluator with its own ``score_batch`` gets one call for the batch; the others
     are called once per response.
     """
-    batch, n = len(responses), len(evaluators)
-    offsets = _RowOffsets(responses, tokenizer, response_ids, lengths)
-    horizon = response_ids.shape[1] if response_ids is not None else max(
-        (len(offsets[b]) for b in range(batch)), default=0)
-    sequence = np.zeros((batch, n))
-    tokens = np.zeros((batch, horizon, n))
-    has_tokens = np.zeros(n, dtype=bool)
-    valid = np.ones((batch, n), dtype=bool)
-    failures: list[tuple[str, str]] = []
-    failure_cells: list[tuple[int, int]] = []
-
-    def fail(b: int, i: int, problem: str) -> None:
-        valid[b, i], sequence[b, i] = False, 0.0
-        tokens[b, :, i] = 0.0
-        failures.append((evaluators[i].name, f"{problem} for response {responses[b][:30]!r}"))
-        failure_cells.append((b, i))
-
-    batched = [i for i, e in enumerate(evaluators)
-               if hasattr(getattr(e, "world", None), "score_batch") and response_ids is not None]
-    groups: dict[int, list[int]] = {}
-    for i in batched:
-        groups.setdefault(id(evaluators[i].world), []).append(i)  # type: ignore[attr-defined]
-    for members in groups.values():
-        world = evaluators[members[0]].world  # type: ignore[attr-defined]
-        seq, tok = world.score_batch([evaluators[i] for i in members], prompt_ids, response_ids, lengths)
-        sequence[:, members] = seq
-        tokens[:, : tok.shape[1], members] = tok
-        has_tokens[members] = True
+    offsets = RowOffsets(responses, tokenizer, response_ids, lengths)
+    out = _TableBuilder(evaluators, responses, _horizon(responses, offsets, response_ids))
+    done = _score_worlds(out, evaluators, prompt_ids, response_ids, lengths)
     for i, evaluator in enumerate(evaluators):
-        if i in batched:
+        if i in done:
             continue
         for b, value in enumerate(raw_scores(evaluator, prompts, responses)):
             problem = score_problem(value)
             if problem is None:
-                sequence[b, i] = float(value)  # type: ignore[arg-type]
+                out.sequence[b, i] = float(value)  # type: ignore[arg-type]
             else:
-                fail(b, i, problem)
-        rows = [b for b in range(batch) if valid[b, i]]
+                out.fail(b, i, problem)
+        rows = [b for b in range(len(responses)) if out.valid[b, i]]
         if getattr(evaluator, "token_feedback", None) == "prefix":
-            has_tokens[i] = True
-            feedback, problems = _prefix_scores(evaluator, prompts, responses, offsets, rows)
-            for b, problem in problems.items():
-                fail(b, i, problem)
-            for b, values in feedback.items():
-                tokens[b, : len(values), i] = values[:horizon]
-        elif _gives_char_tokens(evaluator):
-            has_tokens[i] = True
-            for b in rows:
-                char_feedback, problem = _char_token_scores(evaluator, prompts[b], responses[b])
-                if problem is not None:
-                    fail(b, i, problem)
-                    continue
-                try:
-                    values = chars_to_tokens(char_feedback, offsets[b])
-                except EvaluatorError as exc:
-                    fail(b, i, str(exc))
-                    continue
-                tokens[b, : len(values), i] = values[:horizon]
-    return ScoreTable(sequence, tokens, has_tokens, valid, tuple(failures), tuple(failure_cells))
+            out.set_tokens(i, *prefix_feedback_rows(evaluator, prompts, responses, offsets, rows))
+        elif gives_char_feedback(evaluator):
+            out.set_tokens(i, *char_feedback_rows(evaluator, prompts, responses, offsets, rows))
+    return out.table()
