@@ -27,7 +27,7 @@ import torch
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
 from scalarscope.evaluators import correlated_evaluators
 from scalarscope.evaluators.scalar_head import predicted_scores
-from scalarscope.onnx import Conscience, compare_with_engine
+from scalarscope.onnx import OnnxConscience, compare_with_engine
 
 N_SEQUENCES, LENGTH = 1000, 32
 PROMPT = "judge this:"
@@ -66,7 +66,7 @@ def main() -> None:
     print(f"trained {args.cycles} cycles in {time.perf_counter() - start:.1f} s")
     path = engine.export_onnx(Path(tempfile.mkdtemp()) / "student.onnx")
     print(f"exported {path} ({path.stat().st_size / 1024:.0f} KiB)")
-    conscience = Conscience(path, threads=args.threads)
+    conscience = OnnxConscience(path, threads=args.threads)
 
     print("\n== agreement with the true evaluators on 1,000 held-out probes")
     print(compare_with_engine(engine, conscience, n=1000, seed=7).table())

@@ -6,7 +6,7 @@
 Target (issue 3): the parallel sweep finishes in under 3 minutes on 2 cores. Prints wall time of
 each, the speed-up, the summed per-run time (the work) and the CPU load average during the run,
 since on a shared machine the figures depend on what else is running. The parallel sweep runs
-first, so it also pays the one-time start of the worker server.
+first, so it also pays the one-time start of the loky workers (each imports torch once).
 """
 
 from __future__ import annotations

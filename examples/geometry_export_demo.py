@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from scalarscope.engine.summary import train_default_world
+from scalarscope import train_default_world
 from scalarscope.export import load_geometry, validate_geometry
 
 

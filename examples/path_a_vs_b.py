@@ -19,6 +19,7 @@ from pathlib import Path
 from scalarscope.sweeps import sweep
 from scalarscope.sweeps.context import context_markdown, context_study
 from scalarscope.sweeps.report import ResultsMeta, results_markdown, revision_markdown, write_results
+from scalarscope.sweeps.students import PATH_OVERLAPS, student_sweep, students_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 # overlap 0, 0.1, ..., 1.0, plus 0.87: the overlap whose measured mean correlation is ~0.87
@@ -73,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
                        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), code_version=version)
     shares = (0.0, 0.1) if args.quick else (0.0, 0.02, 0.05, 0.1, 0.2)
     context = context_study(shares, seeds=2 if args.quick else 3, cycles=cycles, probes=probes)
-    text = results_markdown(df, meta, extra_sections=[revision_markdown(quick=args.quick, workers=args.jobs),
+    gpt2 = student_sweep("tiny-gpt2", seeds=1 if args.quick else 3, cycles=cycles, probes=probes, n_jobs=args.jobs,
+                         client=args.scheduler)
+    students = students_markdown({"gru": df[df.overlap.isin(PATH_OVERLAPS)], "tiny-gpt2": gpt2}, cycles=cycles,
+                                 probes=probes, command=meta.command)
+    text = results_markdown(df, meta, extra_sections=[students, revision_markdown(quick=args.quick, workers=args.jobs),
                                                       context_markdown(context, cycles=cycles)])
     print(f"wrote {write_results(text, out)} ({len(df)} runs in {wall:.0f} s)")
     if args.csv:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from scalarscope.engine.revision_study import compare_targeting, targeting_table
+from scalarscope.sweeps import compare_targeting, targeting_table
 
 
 def main(argv=None) -> int:

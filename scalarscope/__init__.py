@@ -13,6 +13,8 @@ from scalarscope.errors import (
     ConfigError,
     EvaluatorError,
     GeometryFileError,
+    MeasurementWarning,
+    OutputPathError,
     ScalarScopeError,
     SweepError,
     UnsupportedCharacterError,
@@ -23,24 +25,30 @@ __version__ = "0.1.0"
 _LAZY = {
     "ScalarScopeEngine": "scalarscope.engine",
     "RevisionScalarScopeEngine": "scalarscope.engine",
-    "RevisionConfig": "scalarscope.engine",
     "EngineConfig": "scalarscope.engine",
+    "RevisionConfig": "scalarscope.engine",
     "TrainingMetrics": "scalarscope.engine",
+    "History": "scalarscope.engine",
+    "build_default_world": "scalarscope.engine",
+    "train_default_world": "scalarscope.engine",
+    "summarize": "scalarscope.engine",
     "GovernorConfig": "scalarscope.governor",
     "TokenPool": "scalarscope.governor",
     "correlated_evaluators": "scalarscope.evaluators",
     "as_evaluator": "scalarscope.evaluators",
+    "with_timeout": "scalarscope.evaluators",
     "default_student": "scalarscope.student",
     "HFStudent": "scalarscope.student",
     "tiny_gpt2": "scalarscope.student",
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",
+    "compare_targeting": "scalarscope.sweeps",
 }
 
 __all__ = [
-    "CheckpointError", "ConfigError", "EvaluatorError", "GeometryFileError", "ScalarScopeError", "SweepError",
-    "UnsupportedCharacterError", *_LAZY,
+    "CheckpointError", "ConfigError", "EvaluatorError", "GeometryFileError", "MeasurementWarning", "OutputPathError",
+    "ScalarScopeError", "SweepError", "UnsupportedCharacterError", *_LAZY,
 ]
 
 

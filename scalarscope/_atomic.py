@@ -14,9 +14,40 @@ from pathlib import Path
 from typing import IO
 
 
+def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Path:
+    """Raise :class:`~scalarscope.errors.OutputPathError` unless a file can be written at ``path``.
+
+    Cheap and leaves nothing behind, so commands call it before any long work: the target must not
+    be a directory, and its nearest existing ancestor must be a directory in which this process can
+    create a file (missing parent directories are created by :func:`atomic_write`).
+    """
+    from scalarscope.errors import OutputPathError
+
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise OutputPathError(f"{what} path must be a non-empty file path, got {path!r}")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise OutputPathError(f"{what} path {str(path)!r} is a directory; give a file name inside it, "
+                              f"e.g. {str(path / ('run' + (path.suffix or '.out')))!r}")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputPathError(f"{what} path {str(path)!r} cannot be created: {str(ancestor)!r} is a file, "
+                              "not a directory")
+    try:  # the one reliable test (permissions, read-only file systems, root): create a file there
+        fd, probe = tempfile.mkstemp(prefix=".scalarscope-write-check-", dir=ancestor)
+    except OSError as exc:
+        raise OutputPathError(f"{what} path {str(path)!r} is not writable: cannot create a file in "
+                              f"{str(ancestor)!r} ({exc.strerror}); choose another directory") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
+    path = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:

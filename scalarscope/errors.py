@@ -45,6 +45,15 @@ class SweepError(ScalarScopeError, ValueError):
     """A sweep was asked for with invalid overlaps, seeds, holdout or cluster."""
 
 
+def check_seed(seed: object, name: str = "seed") -> int:
+    """Raise :class:`ConfigError` unless ``seed`` is an int (a float such as 1.5 is not silently cut to 1)."""
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ConfigError(f"{name} must be an int, got {seed!r} ({type(seed).__name__}); e.g. {name}=0")
+    return int(seed)
+
+
 def check_scalar(
     value: object,
     name: str,
@@ -71,3 +80,17 @@ def check_scalar(
     if max_value is not None and (value > max_value or (not include_max and value == max_value)):
         op = "<=" if include_max else "<"
         raise ConfigError(f"{name} must be {op} {max_value}, got {value!r}. {hint}".rstrip())
+
+
+class OutputPathError(ScalarScopeError, OSError):
+    """A file cannot be written where it was asked for (a directory, or a place without write access)."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """An argument of the wrong type (a string where a TokenPool belongs, a float cycle count...).
+
+    A :class:`ConfigError` (so ``except ValueError`` keeps working) that is also a ``TypeError``."""
+
+
+class MeasurementWarning(UserWarning):
+    """A measurement could not be made (its numbers are NaN); the message says why."""

@@ -11,7 +11,6 @@ from scalarscope.evaluators import (
     analyze_scores,
     as_evaluator,
     correlated_evaluators,
-    random_responses,
     score_responses,
 )
 from scalarscope.student import CharTokenizer
@@ -21,7 +20,7 @@ from scalarscope.student import CharTokenizer
 def test_overlap_knob_is_exact(rho):
     evaluators = correlated_evaluators(5, rho, seed=11)
     tok = CharTokenizer()
-    ids = random_responses(2000, 16, seed=5)
+    ids = CharTokenizer().sample_probes(2000, 16, np.random.default_rng(5))
     prompts = np.random.default_rng(1).integers(3, tok.vocab_size, size=(2000, 6))
     seq, _ = evaluators.world.score_batch(list(evaluators), list(prompts), ids, np.full(2000, 16))
     corr = np.corrcoef(seq.T)
@@ -41,7 +40,7 @@ def test_token_feedback_sums_to_the_sequence_logit():
 def test_batched_scores_equal_string_calls():
     evaluators = correlated_evaluators(5, 0.6, seed=4)
     tok = CharTokenizer()
-    ids = random_responses(20, 10, seed=1)
+    ids = CharTokenizer().sample_probes(20, 10, np.random.default_rng(1))
     lengths = np.arange(1, 21) % 10 + 1
     responses = tok.decode_batch(ids, lengths)
     prompt = "is the claim correct?"

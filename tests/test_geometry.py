@@ -16,7 +16,7 @@ from scalarscope.geometry import (
     anisotropy,
     curvature,
     effective_dimension,
-    evaluator_layout,
+    layout_from_scores,
     normalized_spectrum,
     participation_ratio,
     pca_2d,
@@ -149,11 +149,11 @@ def test_anisotropy_is_finite_and_bounded():
 
 
 def test_evaluator_layout_collapses_at_high_overlap_and_spreads_at_zero():
-    shared = evaluator_layout(_overlap_scores(0.9))
+    shared = layout_from_scores(_overlap_scores(0.9))
     assert shared.first_factor_share > 0.85
     angles = np.arctan2(shared.vectors[:, 1], shared.vectors[:, 0])
     assert np.abs(angles).max() < 0.3 and (shared.vectors[:, 0] > 0.9).all()
-    orthogonal = evaluator_layout(_overlap_scores(0.0))
+    orthogonal = layout_from_scores(_overlap_scores(0.0))
     assert orthogonal.first_factor_share < 0.3
     assert np.ptp(np.arctan2(orthogonal.vectors[:, 1], orthogonal.vectors[:, 0])) > 1.0
 
@@ -161,13 +161,13 @@ def test_evaluator_layout_collapses_at_high_overlap_and_spreads_at_zero():
 def test_evaluator_layout_places_heads_in_the_same_frame():
     scores = _overlap_scores(0.5, seed=7)
     heads = scores[:, :2] + 0.01 * np.random.default_rng(8).standard_normal((len(scores), 2))
-    layout = evaluator_layout(scores, heads, names=list("abcde"), head_names=["h0", "h1"])
+    layout = layout_from_scores(scores, heads, names=list("abcde"), head_names=["h0", "h1"])
     np.testing.assert_allclose(layout.head_vectors, layout.vectors[:2], atol=0.01)
     corr = np.corrcoef(scores, rowvar=False)
     eig = np.sort(np.linalg.eigvalsh(corr))[::-1]
     np.testing.assert_allclose(layout.explained_variance_ratio, eig[:2] / eig.sum(), rtol=1e-10)
     assert layout.names == tuple("abcde") and layout.head_names == ("h0", "h1")
-    single = evaluator_layout(scores[:, :1])
+    single = layout_from_scores(scores[:, :1])
     assert single.vectors.shape == (1, 2) and np.isfinite(single.vectors).all()
 
 

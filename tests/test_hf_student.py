@@ -229,3 +229,13 @@ def test_distinct_bigrams_count_for_any_vocabulary():
             assert features[b, 7] == pytest.approx(expected)
 
     check()
+
+
+def test_the_state_read_in_the_update_pass_is_the_state_the_cycle_starts_from():
+    engine = ScalarScopeEngine(model=tiny_gpt2(seed=1), evaluators=correlated_evaluators(3, 0.5, seed=1),
+                               config=SMALL, seed=1)
+    for _ in range(3):
+        before = engine.state_probe_predictions()
+        record = engine.step()
+        np.testing.assert_allclose(record.state, before.ravel(), atol=1e-5)
+    assert not np.allclose(engine.state_probe_predictions().ravel(), record.state)  # the update moved it

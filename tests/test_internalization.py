@@ -8,7 +8,6 @@ import pytest
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
 from scalarscope.engine.conscience import TIERS, conscience
 from scalarscope.engine.records import History
-from scalarscope.engine.transfer import summarize_transfer
 from scalarscope.evaluators import correlated_evaluators
 
 
@@ -58,7 +57,7 @@ def test_conscience_is_built_from_measurements(trained):
 def test_the_live_transfer_on_256_fixed_probes_agrees_with_2000_fresh_ones(seed):
     engine = ScalarScopeEngine(evaluators=correlated_evaluators(5, 0.87, seed=seed), holdout="clarity", seed=seed)
     engine.run(150, progress=False)
-    live = summarize_transfer(engine, engine._read_transfer(), engine._transfer_set().table, engine.cycle)
+    live = engine._transfer.summarize(engine._transfer.read(), engine.cycle)
     fresh = engine.holdout_transfer(2000)
     assert live.n == 256 and fresh.transfer > 0.8
     assert abs(live.transfer - fresh.transfer) < 0.03

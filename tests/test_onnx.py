@@ -16,7 +16,7 @@ from scalarscope.errors import CheckpointError, ConfigError, UnsupportedCharacte
 from scalarscope.evaluators import correlated_evaluators
 from scalarscope.evaluators.scalar_head import predicted_scores
 from scalarscope.onnx import (
-    Conscience,
+    OnnxConscience,
     OnnxModelError,
     OnnxModelNotFoundError,
     compare_with_engine,
@@ -46,7 +46,7 @@ def onnx_path(engine, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def conscience(onnx_path):
-    return Conscience(onnx_path, threads=1)
+    return OnnxConscience(onnx_path, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def random_student(tmp_path_factory):
     with torch.no_grad():
         student.scalar_head.weight.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(1))
     path = export_onnx(student, tmp_path_factory.mktemp("rand") / "r.onnx", evaluator_names=["a", "b"])
-    return student, Conscience(path, threads=1)
+    return student, OnnxConscience(path, threads=1)
 
 
 def _text(rng, low, high):
@@ -168,8 +168,8 @@ class Block:
         if name.split('.')[0] in ('torch', 'onnx', 'onnxscript'):
             raise ImportError('blocked by the test: ' + name)
 sys.meta_path.insert(0, Block())
-from scalarscope.onnx import Conscience
-c = Conscience({str(onnx_path)!r}, threads=1)
+from scalarscope.onnx import OnnxConscience
+c = OnnxConscience({str(onnx_path)!r}, threads=1)
 s = c.score({prompt!r}, {response!r})
 g = c.generate({prompt!r}, 24, 0.0)
 from scalarscope.cli import main
@@ -209,16 +209,16 @@ def test_tokenizer_message_lists_the_punctuation():
 # -- bad input -----------------------------------------------------------------------------------
 def test_missing_and_corrupt_files_raise_clear_errors(tmp_path, onnx_path):
     with pytest.raises(OnnxModelNotFoundError, match="does not exist; export one"):
-        Conscience(tmp_path / "nope.onnx")
+        OnnxConscience(tmp_path / "nope.onnx")
     with pytest.raises(FileNotFoundError):
-        Conscience(tmp_path / "nope.onnx")
+        OnnxConscience(tmp_path / "nope.onnx")
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(np.random.default_rng(0).bytes(4096))
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(onnx_path.read_bytes()[:5000])
     for path in (garbage, truncated):
         with pytest.raises(OnnxModelError, match="could not be loaded by onnxruntime.*corrupt"):
-            Conscience(path)
+            OnnxConscience(path)
 
 
 def test_models_without_the_head_or_metadata_are_refused(engine, onnx_path, tmp_path):
@@ -226,14 +226,14 @@ def test_models_without_the_head_or_metadata_are_refused(engine, onnx_path, tmp_
 
     headless = engine.export_onnx(tmp_path / "policy.onnx", include_head=False)
     with pytest.raises(OnnxModelError, match="exported without the internal evaluator.*include_head=True"):
-        Conscience(headless)
+        OnnxConscience(headless)
     proto = onnx.load(onnx_path)
     del proto.metadata_props[:]
     onnx.save(proto, tmp_path / "bare.onnx")
     with pytest.raises(OnnxModelError, match="not a ScalarScope conscience"):
-        Conscience(tmp_path / "bare.onnx")
+        OnnxConscience(tmp_path / "bare.onnx")
     with pytest.raises(ValueError, match="not a ScalarScope conscience"):
-        Conscience(tmp_path / "bare.onnx")
+        OnnxConscience(tmp_path / "bare.onnx")
 
 
 def test_unsupported_text_and_bad_arguments(conscience):
@@ -250,7 +250,7 @@ def test_unsupported_text_and_bad_arguments(conscience):
 
 
 def test_export_refuses_what_it_cannot_export(tmp_path):
-    with pytest.raises(OnnxModelError, match="supports the default CharStudent"):
+    with pytest.raises(OnnxModelError, match="supports the default GRU student"):
         export_onnx(torch.nn.Linear(2, 2), tmp_path / "x.onnx")
     with pytest.raises(OnnxModelError, match="must be 2 non-empty strings"):
         export_onnx(default_student(n_heads=2), tmp_path / "x.onnx", evaluator_names=["only_one"])

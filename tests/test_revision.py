@@ -252,7 +252,7 @@ def test_same_seed_same_run_and_resume_continues_exactly(tmp_path):
 # -- does targeting matter? (the full table, 10 seeds x 100 cycles, is in docs/RESULTS_AND_LIMITATIONS.md) --
 @pytest.mark.slow
 def test_targeted_revisions_help_and_beat_the_random_control_beyond_the_seed_spread():
-    from scalarscope.engine.revision_study import compare_targeting, targeting_table
+    from scalarscope.sweeps.revision_study import compare_targeting, targeting_table
 
     frame = compare_targeting(seeds=range(5), cycles=30)
     table = targeting_table(frame)

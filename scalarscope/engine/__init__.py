@@ -22,6 +22,9 @@ from scalarscope.engine.revision import RevisionConfig
 _LAZY = {
     "ScalarScopeEngine": "scalarscope.engine.loop",
     "RevisionScalarScopeEngine": "scalarscope.engine.revision_engine",
+    "build_default_world": "scalarscope.engine.default_world",
+    "train_default_world": "scalarscope.engine.default_world",
+    "summarize": "scalarscope.engine.summary",
 }
 
 
@@ -34,4 +37,5 @@ def __getattr__(name: str):
 __all__ = [
     "DEFAULT_PROMPTS", "CycleRecord", "EngineConfig", "FailureEvent", "History", "RevisionConfig",
     "RevisionOutcome", "RevisionScalarScopeEngine", "ScalarScopeEngine", "TrainingMetrics", "TransferMeasurement",
+    "build_default_world", "summarize", "train_default_world",
 ]

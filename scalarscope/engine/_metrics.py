@@ -15,7 +15,9 @@ def cycle_metrics(*, table: ScoreTable, train_cols: np.ndarray, names: Sequence[
                   critic_predicted: np.ndarray, lengths: np.ndarray, losses: dict[str, float], critic_loss: float,
                   entry: LedgerEntry) -> TrainingMetrics:
     """Metrics of a cycle. ``predicted`` / ``critic_predicted`` [B, H] are the internal evaluators'
-    scores made before evaluation; responses an evaluator failed on are left out of its numbers."""
+    scores made before evaluation; responses an evaluator failed on are left out of its numbers.
+    A number with no valid response to compute it from is NaN (missing), never 0."""
+    nan = float("nan")
     valid = table.valid[:, train_cols]
     truth = table.sequence[:, train_cols]
     rows_ok = valid.all(1)
@@ -24,16 +26,16 @@ def cycle_metrics(*, table: ScoreTable, train_cols: np.ndarray, names: Sequence[
         surprise = float(np.abs(predicted[rows_ok].mean(1) - agg_true).mean())
         critic_surprise = float(np.abs(critic_predicted[rows_ok].mean(1) - agg_true).mean())
     else:
-        surprise = critic_surprise = 0.0
+        surprise = critic_surprise = nan
     counts = table.valid.sum(0)
     means = (table.sequence * table.valid).sum(0) / np.maximum(counts, 1)
     scores = {name: mean for name, mean, n in zip(names, means.tolist(), counts.tolist(), strict=True) if n}
     return TrainingMetrics(
         loss=losses["loss"], policy_loss=losses["policy_loss"], head_loss=losses["head_loss"],
         critic_loss=critic_loss, tokens_used=entry.used, tokens_granted=entry.granted,
-        tokens_refused=entry.refused, mean_score=float(truth[valid].mean()) if valid.any() else 0.0,
+        tokens_refused=entry.refused, mean_score=float(truth[valid].mean()) if valid.any() else nan,
         predicted_score=float(predicted.mean()), surprise=surprise, critic_surprise=critic_surprise,
-        head_error=float(np.abs(predicted - truth)[valid].mean()) if valid.any() else 0.0,
+        head_error=float(np.abs(predicted - truth)[valid].mean()) if valid.any() else nan,
         mean_length=float(np.mean(lengths)), entropy=losses["entropy"], grad_norm=losses["grad_norm"],
         scores=scores)
 
@@ -46,3 +48,20 @@ def evaluator_failures(cycle: int, problems: Sequence[tuple[str, str]], train_na
     return [FailureEvent(cycle, "evaluator_error", "critical" if name in train_names else "warning",
                          f"evaluator {name!r} failed on {len(msgs)} response(s): {msgs[0]}")
             for name, msgs in by_name.items()]
+
+
+# A loss or gradient norm beyond this is a run blowing up, not learning: the default world's never
+# pass 1.1 and 3.1 (loss, gradient norm before clipping; 200 cycles at the default learning rate
+# 3e-3), learning rate 1 reaches 6e3 and 1.6e4 within 20 cycles, 1e6 reaches 5e15.
+DIVERGENCE_LIMIT = 1e3
+
+
+def divergence_events(cycle: int, losses: dict[str, float], limit: float = DIVERGENCE_LIMIT) -> list[FailureEvent]:
+    """A ``divergence`` event when the loss or the gradient norm is finite but beyond ``limit``
+    (non-finite ones are recorded where the update is skipped)."""
+    loss, grad_norm = abs(losses.get("loss", 0.0)), losses.get("grad_norm", 0.0)
+    if not (np.isfinite(loss) and np.isfinite(grad_norm)) or max(loss, grad_norm) <= limit:
+        return []
+    return [FailureEvent(cycle, "divergence", "critical",
+                         f"loss {losses.get('loss', 0.0):.3g} / gradient norm {grad_norm:.3g} beyond {limit:g}: "
+                         "training is blowing up; lower the learning rate")]

@@ -9,6 +9,7 @@ It is the plain mean of three measured components, each in [0, 1], with no added
   its per-evaluator scores are than always predicting each evaluator's mean;
 - **settling**: how far the surprise fell, ``1 - mean(last window) / mean(first window)``.
 
+A component that could not be measured (NaN: no valid probe, no finite surprise) counts 0.
 The tier reads the score: >= 0.8 CONVERGENT, >= 0.6 INTEGRATING, >= 0.3 EMERGING, else NASCENT
 (and UNMEASURED before any transfer measurement). The Desktop export writes the tier as
 ``conscience_tier``.
@@ -39,14 +40,15 @@ def conscience(history, *, window: int = 20) -> Conscience:
         return Conscience(0.0, "UNMEASURED", 0.0, 0.0, 0.0)
     last = transfers[-1]
     transfer = last.ratio if last.holdout is not None else last.fidelity
-    calibration = 1.0 - last.head_mae / last.baseline_mae if last.baseline_mae > 0 else 0.0
-    surprise = np.array([r.metrics.surprise for r in history if r.status != "budget_exhausted"])
+    calibration = 1.0 - last.head_mae / last.baseline_mae if last.baseline_mae > 0 else float("nan")
+    surprise = np.array([r.metrics.surprise for r in history if r.status != "budget_exhausted"], dtype=float)
+    surprise = surprise[np.isfinite(surprise)]
     settling = 0.0
     if len(surprise) >= 2:
         w = max(1, min(window, len(surprise) // 2))
         first = surprise[:w].mean()
         settling = 1.0 - surprise[-w:].mean() / first if first > 0 else 0.0
-    parts = [float(np.clip(x, 0.0, 1.0)) for x in (transfer, calibration, settling)]
+    parts = [float(np.clip(x, 0.0, 1.0)) if np.isfinite(x) else 0.0 for x in (transfer, calibration, settling)]
     score = float(np.mean(parts))
     tier = next(name for bound, name in TIERS if score >= bound)
     return Conscience(score, tier, *parts)

@@ -5,25 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from scalarscope.engine.conscience import conscience
+from scalarscope.errors import GeometryFileError
 from scalarscope.export import Failure, Professor, RunGeometry
-from scalarscope.geometry import normalized_spectrum
-
-CRITERIA = ("correctness", "coherence", "calibration", "tradeoffs", "clarity")
-
-
-def batched_spectra(states: np.ndarray, n_heads: int, top: int = 5) -> np.ndarray:
-    """Normalised covariance spectra [n, min(top, H)] of each state reshaped to [S, H] (vectorised)."""
-    x = states.reshape(len(states), -1, n_heads)
-    x = x - x.mean(axis=1, keepdims=True)
-    cov = np.einsum("nsh,nsk->nhk", x, x) / max(x.shape[1] - 1, 1)
-    eig = np.clip(np.linalg.eigvalsh(cov), 0.0, None)[:, ::-1][:, :top]
-    total = eig.sum(axis=1, keepdims=True)
-    return np.divide(eig, total, out=np.zeros_like(eig), where=total > 0)
+from scalarscope.export.records import CRITERIA
+from scalarscope.geometry import normalized_spectra, normalized_spectrum
 
 
 def run_geometry(engine, *, run_id: str | None = None, condition: str | None = None) -> RunGeometry:
-    """Everything the Desktop viewer shows, from what the engine recorded."""
+    """Everything the Desktop viewer shows, from what the engine recorded (at least one cycle)."""
     history = engine.history
+    if not len(history):
+        raise GeometryFileError("the engine has run no cycles: a geometry file needs at least one timestep "
+                                "(the viewer rejects an empty trajectory); run some first, e.g. engine.run(10)")
     frame = history.to_frame()
     names = [e.name for e in engine.evaluators]
     columns = [c for c in CRITERIA if c in names] or names[:5]
@@ -32,7 +25,7 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
         if f"score_{name}" in frame:
             scalars[:, j] = frame[f"score_{name}"].to_numpy(dtype=float, na_value=np.nan)
     states = history.states()
-    spectra = batched_spectra(states, len(engine.train_names))
+    spectra = normalized_spectra(states, len(engine.train_names))
     layout = engine.evaluator_layout()
     professors = tuple(Professor(name, layout.vectors[i], name == engine.holdout) for i, name in enumerate(names))
     failures = tuple(Failure(f.cycle, f.category, f.severity, f.description) for f in history.failures)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import NamedTuple
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
-from scalarscope.engine import _update, probes
-from scalarscope.engine._metrics import cycle_metrics, evaluator_failures
+from scalarscope.engine import _checks, _update, probes
+from scalarscope.engine._cycle import GEOMETRY_WINDOW, Cycle, batch_split, prompt_difficulty
+from scalarscope.engine._metrics import cycle_metrics, divergence_events, evaluator_failures
 from scalarscope.engine._reading import reading_for
 from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
@@ -28,56 +27,17 @@ from scalarscope.engine.records import (
     FailureEvent,
     History,
     TrainingMetrics,
-    TransferMeasurement,
     frozen_array,
 )
-from scalarscope.engine.transfer import draw_probes, measure_transfer, summarize_transfer
+from scalarscope.engine.transfer import AutomaticTransfer, measure_transfer
 from scalarscope.errors import ConfigError, EvaluatorError
 from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
-from scalarscope.geometry import GeometryTracker, normalized_spectrum
+from scalarscope.geometry import GeometryTracker, dimension_collapsed, normalized_spectrum
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.student import default_student
 from scalarscope.student.generation import Generation
-
-GEOMETRY_WINDOW = 20
-
-
-@dataclass(eq=False)
-class _Cycle:
-    """What one cycle computes, handed from step to step (cycle-local: never kept after it)."""
-
-    index: int
-    prompts: list[str]
-    prompt_ids: list[np.ndarray]
-    rows: np.ndarray  # [P] responses per prompt
-    row_prompt: np.ndarray  # [B] each response's prompt
-    rng: np.random.Generator
-    generator: torch.Generator
-    start: float
-    limits: np.ndarray | None = None  # [B] tokens each response may use
-    probe_ids: np.ndarray | None = None  # [P', L] off-policy probe responses
-    probe_prompt: np.ndarray | None = None  # [P'] their prompts
-    gen: Generation | None = None
-    predicted: np.ndarray | None = None  # [B, H] the internal evaluator's scores, before evaluation
-    extra: dict = field(default_factory=dict)  # from the revision hook
-    responses: list[str] = field(default_factory=list)
-    table: ScoreTable | None = None
-    failures: list[FailureEvent] = field(default_factory=list)
-    losses: dict = field(default_factory=dict)
-    critic_predicted: np.ndarray | None = None
-    critic_loss: float = 0.0
-    stepped: bool = False  # the parameters were updated
-
-
-class _TransferSet(NamedTuple):
-    """The automatic transfer measurement's fixed probes and every evaluator's scores of them."""
-
-    ids: np.ndarray  # [n, L]
-    prompt_index: np.ndarray  # [n] into the engine's prompts
-    prompt_ids: list[np.ndarray]  # the engine's prompts, encoded
-    table: ScoreTable
 
 
 class ScalarScopeEngine:
@@ -95,28 +55,24 @@ class ScalarScopeEngine:
                  prompts: Sequence[str] | None = None):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise ConfigError(f"seed must be an int, got {seed!r}")
+        if model is not None:
+            _checks.check_student(model)
+        _checks.check_token_pool(token_pool)
         self.seed = int(seed)
         self._entropy = self.seed % 2**64
         self.config = config or EngineConfig()
         if not isinstance(self.config, EngineConfig):
             raise ConfigError(f"config must be an EngineConfig, got {type(self.config).__name__}")
         self.evaluators = check_evaluators(correlated_evaluators(5, 0.5, seed=self.seed) if evaluators is None else evaluators)
-        names = [e.name for e in self.evaluators]
-        if holdout is not None and holdout not in names:
-            raise EvaluatorError(f"holdout={holdout!r} is not one of the evaluators {names}; pick one of those names")
-        if holdout is not None and len(names) < 2:
-            raise EvaluatorError(f"holdout={holdout!r} would leave no evaluator to train on; add evaluators")
-        self.holdout = holdout
-        self.train_names = tuple(n for n in names if n != holdout)
-        self._train_cols = np.array([names.index(n) for n in self.train_names])
+        self.holdout = _checks.check_holdout(holdout, [e.name for e in self.evaluators])
+        self.train_names = tuple(e.name for e in self.evaluators if e.name != holdout)
+        self._train_cols = np.array([i for i, e in enumerate(self.evaluators) if e.name != holdout])
         self.model = model if model is not None else default_student(seed=self.seed)
         self.tokenizer = self.model.tokenizer
         self.model.set_num_heads(len(self.train_names))
         self.token_pool = token_pool or TokenPool(GovernorConfig(
             max_tokens_per_cycle=self.config.batch_size * self.config.max_new_tokens))
-        self.prompts = tuple(prompts) if prompts is not None else DEFAULT_PROMPTS
-        if not self.prompts:
-            raise ConfigError("prompts is empty; give at least one prompt string")
+        self.prompts = DEFAULT_PROMPTS if prompts is None else _checks.check_prompts(prompts)
         for p in self.prompts:
             self.tokenizer.normalize(p, what="prompt")
         self.optimizer = _update.adam(self.model.parameters(), self.config.learning_rate)
@@ -126,11 +82,16 @@ class ScalarScopeEngine:
         self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
         self._collapsed = False
         self._pending_failures: list[FailureEvent] = []
-        self._transfer_probes = None  # see _transfer_set
+        self._transfer = AutomaticTransfer(self)
         self._prompt_ids: dict[str, np.ndarray] = {}  # see _encode_prompt
-        self._prompt_memory: dict[str, float] = {}
+        self._prompt_memory: dict[str, float] = {}  # the adaptive governor's difficulty per prompt
         self._device = getattr(self.model, "device", torch.device("cpu"))
         self._reader = reading_for(self)
+        self._fix_state_probe()
+
+    def _fix_state_probe(self) -> None:
+        """The fixed random responses whose predicted scores are the geometry state, and every
+        evaluator's scores of them (which also fingerprint the evaluators in checkpoints)."""
         probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
         self._state_probe = self.tokenizer.sample_probes(self.config.state_probe_size, self.config.probe_length,
                                                          probe_rng)
@@ -147,15 +108,14 @@ class ScalarScopeEngine:
 
     def run_cycle(self, prompt: str | Sequence[str]) -> CycleRecord:
         """One cycle on ``prompt`` (a string, or several to share the batch)."""
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if not prompts:
-            raise ConfigError("run_cycle needs at least one prompt")
+        prompts = _checks.check_prompt_argument(prompt)
         for p in prompts:
             self.tokenizer.normalize(p, what="prompt")
         return self._run(prompts)
 
     def cycles(self, n: int) -> Iterator[CycleRecord]:
         """Generator of ``n`` cycles' records, for live views."""
+        n = _checks.check_count(n, "n", example="engine.cycles(100)")
         for _ in range(n):
             yield self.step()
 
@@ -163,6 +123,7 @@ class ScalarScopeEngine:
         """Run ``n`` cycles with a progress bar; returns the history."""
         from tqdm.auto import tqdm
 
+        n = _checks.check_count(n, "n", example="engine.run(300) runs 300 cycles")
         bar = tqdm(self.cycles(n), total=n, disable=not progress, desc="cycles")
         for record in bar:
             bar.set_postfix(score=f"{record.metrics.mean_score:.3f}", surprise=f"{record.metrics.surprise:.3f}",
@@ -222,15 +183,15 @@ class ScalarScopeEngine:
                 self._abandon_cycle(cycle, exc)
                 raise
 
-    def _open(self, prompts: list[str]) -> _Cycle:
+    def _open(self, prompts: list[str]) -> Cycle:
         """The cycle's local state: its prompts, batch split and randomness from (seed, cycle)."""
         rng = np.random.default_rng([self._entropy, self.cycle, 2])
         generator = torch.Generator(device=self._device).manual_seed(int(rng.integers(2**62)))
-        rows, row_prompt = _batch_split(self.config.batch_size, len(prompts))
-        return _Cycle(self.cycle, prompts, [self._encode_prompt(p) for p in prompts], rows, row_prompt, rng,
+        rows, row_prompt = batch_split(self.config.batch_size, len(prompts))
+        return Cycle(self.cycle, prompts, [self._encode_prompt(p) for p in prompts], rows, row_prompt, rng,
                       generator, time.perf_counter())
 
-    def _abandon_cycle(self, cycle: _Cycle, exc: BaseException) -> None:
+    def _abandon_cycle(self, cycle: Cycle, exc: BaseException) -> None:
         """Roll an unfinished cycle back (budget, counter) and record why on the next cycle."""
         self._reader.abandon()
         if self.token_pool.cycle_open:
@@ -240,7 +201,7 @@ class ScalarScopeEngine:
             self.cycle, "interrupted", "warning",
             f"cycle {self.cycle} stopped by {type(exc).__name__}{note}; it was not recorded and runs again"))
 
-    def _cycle_body(self, cycle: _Cycle) -> CycleRecord:
+    def _cycle_body(self, cycle: Cycle) -> CycleRecord:
         # 1. budget: the governor grants tokens per prompt
         if not self._grant(cycle):
             return self._record_exhausted(cycle)
@@ -254,7 +215,7 @@ class ScalarScopeEngine:
         # 6. record
         return self._record(cycle)
 
-    def _grant(self, cycle: _Cycle) -> bool:
+    def _grant(self, cycle: Cycle) -> bool:
         """Open the ledger and set each row's token limit; False when nothing was granted."""
         cfg = self.config
         self.token_pool.open_cycle(cycle.index)
@@ -262,15 +223,15 @@ class ScalarScopeEngine:
         cycle.limits = np.minimum(cfg.max_new_tokens, grants // np.maximum(cycle.rows, 1))[cycle.row_prompt]
         return cycle.limits.max(initial=0) > 0
 
-    def _generate(self, cycle: _Cycle) -> None:
+    def _generate(self, cycle: Cycle) -> None:
         """Sample the responses and the internal evaluator's prediction of their scores (the
         revision hook may rewrite them); draw the cycle's off-policy probes."""
         cfg = self.config
         cycle.probe_ids = self.tokenizer.sample_probes(cfg.probe_batch, cfg.probe_length, cycle.rng)
         cycle.probe_prompt = cycle.rng.integers(len(cycle.prompts), size=cfg.probe_batch)
         self._reader.begin(cycle)
-        if self._transfer_due(cycle.index):
-            self._transfer_set()  # drawn and scored here, once, not on the probe worker
+        if self._transfer.due(cycle.index):
+            self._transfer.probe_set()  # drawn and scored here, once, not on the probe worker
         drafted = self._reader.generate(cycle)
         predicted = predicted_scores(drafted.values, drafted.lengths)
         cycle.gen, cycle.extra = self._after_prediction(cycle.index, cycle.prompts, cycle.prompt_ids,
@@ -278,13 +239,13 @@ class ScalarScopeEngine:
         # [revision] a hook that rewrote responses: predictions of what is evaluated
         cycle.predicted = predicted if cycle.gen is drafted else predicted_scores(cycle.gen.values, cycle.gen.lengths)
 
-    def _evaluate(self, cycle: _Cycle) -> None:
+    def _evaluate(self, cycle: Cycle) -> None:
         gen = cycle.gen
         cycle.responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
         cycle.table = score_responses(self.evaluators, [cycle.prompts[p] for p in cycle.row_prompt],
                                       cycle.responses, prompt_ids=[cycle.prompt_ids[p] for p in cycle.row_prompt],
                                       response_ids=gen.tokens, lengths=gen.lengths)
-        cycle.failures = self._evaluator_failures(cycle.index, cycle.table.failures)
+        cycle.failures = evaluator_failures(cycle.index, cycle.table.failures, self.train_names)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
         """Hook between self-prediction and evaluation (the revision engine rewrites here).
@@ -295,7 +256,7 @@ class ScalarScopeEngine:
         """
         return gen, {}
 
-    def _score_probes(self, cycle: _Cycle) -> ScoreTable:
+    def _score_probes(self, cycle: Cycle) -> ScoreTable:
         """The training evaluators' scores of this cycle's off-policy probes."""
         probe_ids = cycle.probe_ids
         lengths = np.full(len(probe_ids), probe_ids.shape[1])
@@ -304,10 +265,10 @@ class ScalarScopeEngine:
                                 self.tokenizer.decode_batch(probe_ids, lengths),
                                 prompt_ids=[cycle.prompt_ids[p] for p in cycle.probe_prompt],
                                 response_ids=probe_ids, lengths=lengths)
-        cycle.failures.extend(self._evaluator_failures(cycle.index, table.failures))
+        cycle.failures.extend(evaluator_failures(cycle.index, table.failures, self.train_names))
         return table
 
-    def _update(self, cycle: _Cycle) -> dict[str, float]:
+    def _update(self, cycle: Cycle) -> dict[str, float]:
         """One optimisation step on the responses and the off-policy probes; returns its losses."""
         cfg, gen = self.config, cycle.gen
         probe_table = self._score_probes(cycle)
@@ -324,7 +285,7 @@ class ScalarScopeEngine:
                   "entropy": entropy.item(), "grad_norm": 0.0}
         return self._step(cycle, loss, losses)
 
-    def _step(self, cycle: _Cycle, loss, losses: dict[str, float]) -> dict[str, float]:
+    def _step(self, cycle: Cycle, loss, losses: dict[str, float]) -> dict[str, float]:
         """Backward, clip and step, unless the loss or the gradient is not finite (recorded)."""
         if not np.isfinite(losses["loss"]):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
@@ -337,12 +298,14 @@ class ScalarScopeEngine:
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
                                                "non-finite gradient; update skipped"))
             return losses
+        losses = losses | {"grad_norm": grad_norm}
+        cycle.failures.extend(divergence_events(cycle.index, losses))  # finite but exploding (clipped, applied)
         self._reader.before_step()
         self.optimizer.step()
         cycle.stepped = True
-        return losses | {"grad_norm": grad_norm}
+        return losses
 
-    def _update_critic(self, cycle: _Cycle) -> None:
+    def _update_critic(self, cycle: Cycle) -> None:
         gen, cols = cycle.gen, self._train_cols
         features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
         cycle.critic_predicted = self.critic.predict(features)
@@ -356,24 +319,6 @@ class ScalarScopeEngine:
             ids = self._prompt_ids[prompt] = self.tokenizer.encode(prompt, what="prompt")
             ids.flags.writeable = False
         return ids
-
-    def _transfer_due(self, cycle: int) -> bool:
-        every = self.config.transfer_every
-        return bool(every) and cycle % every == 0
-
-    def _transfer_set(self) -> _TransferSet:
-        """The automatic transfer measurement's probes, drawn from the seed and scored by every
-        evaluator once, on first use."""
-        if self._transfer_probes is None:
-            ids, prompt_index = draw_probes(self, self.config.transfer_probes, [self._entropy, 2**32 + 11])
-            self._transfer_probes = _TransferSet(ids, prompt_index, [self._encode_prompt(p) for p in self.prompts],
-                                                 probes.score_probes(self, list(self.prompts), prompt_index, ids))
-        return self._transfer_probes
-
-    def _read_transfer(self) -> np.ndarray:
-        """[probe worker] The internal evaluator's predicted scores [n, H] on the transfer probe set."""
-        probe_set = self._transfer_set()
-        return probes.predict_probes(self, probe_set.prompt_ids, probe_set.prompt_index, probe_set.ids)
 
     # -- helpers ---------------------------------------------------------------------------
     def _difficulty(self, prompts: list[str]) -> np.ndarray:
@@ -397,51 +342,33 @@ class ScalarScopeEngine:
         ids = self._state_probe
         return probes.predict_probes(self, self._state_prompt_ids, np.zeros(len(ids), dtype=int), ids)
 
-    def _evaluator_failures(self, cycle: int, problems) -> list[FailureEvent]:
-        return evaluator_failures(cycle, problems, self.train_names)
-
-    def _remember_difficulty(self, cycle: _Cycle) -> None:
-        """What the adaptive governor reads next time, per prompt: 1 - mean predicted score, plus
-        the spread of its responses' mean predictions and the mean spread over heads."""
-        prompts, row_prompt, predicted = cycle.prompts, cycle.row_prompt, cycle.predicted
-        count = np.maximum(np.bincount(row_prompt, minlength=len(prompts)), 1)
-        row_mean = predicted.mean(1)
-        mean = np.bincount(row_prompt, row_mean, len(prompts)) / count
-        spread = np.sqrt(np.maximum(np.bincount(row_prompt, row_mean**2, len(prompts)) / count - mean**2, 0.0))
-        disagreement = np.bincount(row_prompt, predicted.std(1), len(prompts)) / count
-        self._prompt_memory.update(zip(prompts, (1.0 - mean + spread + disagreement).tolist(), strict=True))
-
-    def _record(self, cycle: _Cycle) -> CycleRecord:
+    def _record(self, cycle: Cycle) -> CycleRecord:
         gen, extra = cycle.gen, cycle.extra
         entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
         metrics = cycle_metrics(table=cycle.table, train_cols=self._train_cols,
                                 names=[e.name for e in self.evaluators], predicted=cycle.predicted,
                                 critic_predicted=cycle.critic_predicted, lengths=gen.lengths, losses=cycle.losses,
                                 critic_loss=cycle.critic_loss, entry=entry)
-        self._remember_difficulty(cycle)
-        state, transfer = self._reader.state(), self._summarize_transfer(self._reader.transfer_predictions(), cycle)
+        self._prompt_memory.update(prompt_difficulty(cycle.prompts, cycle.row_prompt, cycle.predicted))
+        state, transfer = self._reader.state(), self._transfer.summarize(self._reader.transfer_predictions(), cycle.index)
         failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in cycle.failures)
         record = CycleRecord(cycle.index, "evaluator_failed" if failed else "ok", tuple(cycle.prompts),
                              cycle.responses[0] if cycle.responses else "", metrics, entry,
                              frozen_array(state.ravel()), tuple(cycle.failures), transfer, extra.get("revision"))
         return self._finish(record, cycle.start)
 
-    def _summarize_transfer(self, predictions: np.ndarray | None, cycle: _Cycle) -> TransferMeasurement | None:
-        if predictions is None:
-            return None
-        return summarize_transfer(self, predictions, self._transfer_set().table, cycle.index)
-
-    def _record_exhausted(self, cycle: _Cycle) -> CycleRecord:
+    def _record_exhausted(self, cycle: Cycle) -> CycleRecord:
         entry = self.token_pool.close_cycle(0)
         failure = FailureEvent(cycle.index, "budget_exhausted", "warning",
                                f"no tokens granted (run spent {self.token_pool.spent_total} of "
                                f"{self.token_pool.config.max_tokens_total}); cycle skipped")
         state = frozen_array(self.state_probe_predictions().ravel())  # as the cycle began: nothing changes it
         transfer = None
-        if self._transfer_due(cycle.index):
-            transfer = self._summarize_transfer(self._read_transfer(), cycle)
-        record = CycleRecord(cycle.index, "budget_exhausted", tuple(cycle.prompts), "",
-                             TrainingMetrics(tokens_refused=entry.refused), entry, state, (failure,), transfer)
+        if self._transfer.due(cycle.index):
+            transfer = self._transfer.summarize(self._transfer.read(), cycle.index)
+        metrics = TrainingMetrics.not_measured(tokens_refused=entry.refused)  # nothing trained: NaN, not 0
+        record = CycleRecord(cycle.index, "budget_exhausted", tuple(cycle.prompts), "", metrics, entry, state,
+                             (failure,), transfer)
         return self._finish(record, cycle.start)
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
@@ -450,12 +377,11 @@ class ScalarScopeEngine:
         # geometry, incrementally: O(1) per cycle whatever the length of the run
         frame = self.geometry.update(record.state)
         spectrum = normalized_spectrum(record.state.reshape(-1, len(self.train_names)))
-        # a window of a few states is low-dimensional by construction: judge collapse on a full window
-        collapsed = len(self.history) + 1 >= GEOMETRY_WINDOW and 0.0 < frame.effective_dim < 1.5
-        if collapsed and not self._collapsed:
+        now_collapsed = dimension_collapsed(frame.effective_dim, len(self.history) + 1, GEOMETRY_WINDOW)
+        if now_collapsed and not self._collapsed:
             failures += (FailureEvent(record.cycle, "dimension_collapse", "info",
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
-        self._collapsed = collapsed
+        self._collapsed = now_collapsed
         record = replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
                           effective_dim=frame.effective_dim, failures=failures,
                           wall_ms=(time.perf_counter() - start) * 1000.0)
@@ -468,12 +394,5 @@ class ScalarScopeEngine:
         self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
         for record in self.history:
             self.geometry.update(record.state)
-        self._collapsed = len(self.history) >= GEOMETRY_WINDOW and 0.0 < self.history[-1].effective_dim < 1.5
-
-
-@lru_cache(maxsize=64)
-def _batch_split(batch_size: int, n_prompts: int) -> tuple[np.ndarray, np.ndarray]:
-    """Responses per prompt [P] (the batch split as evenly as it goes) and each row's prompt [B].
-    Cached: shared by every cycle and engine, so never modified."""
-    rows = np.diff(np.linspace(0, batch_size, n_prompts + 1).round().astype(int))
-    return rows, np.repeat(np.arange(n_prompts), rows)
+        self._collapsed = bool(len(self.history)) and dimension_collapsed(self.history[-1].effective_dim,
+                                                                            len(self.history), GEOMETRY_WINDOW)

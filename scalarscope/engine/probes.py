@@ -7,7 +7,7 @@ import numpy as np
 from scalarscope.engine._threads import torch_threads
 from scalarscope.evaluators.base import score_responses
 from scalarscope.evaluators.scalar_head import predicted_scores
-from scalarscope.geometry import evaluator_layout as layout_of
+from scalarscope.geometry import layout_from_scores
 
 STATE_PROMPT = "judge this:"
 
@@ -47,5 +47,5 @@ def evaluator_layout(engine, *, n_probes: int = 1000, seed: int = 0):
     heads, table = predict_and_score(engine, [STATE_PROMPT], np.zeros(n_probes, dtype=int), ids)
     # failed scores are left out, not guessed; an evaluator that failed on every probe sits at the origin
     scores = np.where(table.valid | ~table.valid.any(0), table.sequence, np.nan)
-    return layout_of(scores, heads, [e.name for e in engine.evaluators],
+    return layout_from_scores(scores, heads, [e.name for e in engine.evaluators],
                      [f"internal:{n}" for n in engine.train_names])

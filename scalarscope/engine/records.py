@@ -12,16 +12,13 @@ from types import MappingProxyType
 
 import numpy as np
 
+from scalarscope._numeric import frozen_array
 from scalarscope.governor.token_pool import LedgerEntry
 
+__all__ = ["CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics", "TransferMeasurement",
+           "frozen_array"]
+
 SEVERITIES = ("critical", "warning", "info")
-
-
-def frozen_array(values) -> np.ndarray:
-    """A read-only float64 copy of ``values``."""
-    out = np.array(values, dtype=np.float64, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,14 @@ class TrainingMetrics:
         for key, value in state.items():
             object.__setattr__(self, key, value)
         object.__setattr__(self, "scores", MappingProxyType(dict(state["scores"])))
+
+    @classmethod
+    def not_measured(cls, **counts: int) -> TrainingMetrics:
+        """Metrics of a cycle that trained and scored nothing (budget exhausted): the token counts
+        given, NaN for every measured number, so means over a run skip the cycle instead of
+        counting it as 0."""
+        nan = float("nan")
+        return cls(**{f.name: nan for f in fields(cls) if f.type == "float"}, **counts)
 
     def as_dict(self) -> dict[str, float]:
         flat = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "scores"}
@@ -193,6 +198,28 @@ class History:
 
         frame = pd.DataFrame([r.row() for r in self._records])
         return frame.set_index("cycle", drop=False) if len(frame) else frame
+
+    def __repr__(self) -> str:
+        if not self._records:
+            return "History(0 cycles)"
+        statuses = {}
+        for record in self._records:
+            statuses[record.status] = statuses.get(record.status, 0) + 1
+        last = self._records[-1]
+        counts = ", ".join(f"{n} {status}" for status, n in statuses.items())
+        return (f"History({len(self)} cycles [{counts}], cycles {self._records[0].cycle}-{last.cycle}; "
+                f"last mean_score {last.metrics.mean_score:.3f}, surprise {last.metrics.surprise:.3f}; "
+                f"{len(self.transfers)} transfer measurement(s), {len(self.failures)} failure(s))")
+
+    def _repr_html_(self) -> str:
+        """A notebook cell ending in ``engine.history`` shows the summary and the last few cycles."""
+        import html
+
+        if not self._records:
+            return "<p><b>History</b>: no cycles yet</p>"
+        columns = ["cycle", "status", "mean_score", "predicted_score", "surprise", "loss", "tokens_used"]
+        table = self.to_frame().tail(5)[columns].to_html(index=False, float_format="{:.3f}".format, na_rep="NaN")
+        return f"<p><b>{html.escape(repr(self))}</b></p>{table}"
 
     def transfer_frame(self):
         """A DataFrame of the holdout-transfer measurements, one row per measurement."""

@@ -1,38 +1,23 @@
-"""The default run and its summary table (used by ``scalarscope run`` and ``make demo``)."""
+"""The plain-text summary table of a run (printed by ``scalarscope run`` and ``make demo``)."""
 
 from __future__ import annotations
 
-import time
+import math
 
-from scalarscope.engine.config import EngineConfig
+from scalarscope.engine.default_world import build_default_world, train_default_world
 from scalarscope.engine.loop import ScalarScopeEngine
-from scalarscope.evaluators.synthetic import correlated_evaluators
-from scalarscope.governor import GovernorConfig, TokenPool
+
+__all__ = ["FINAL_PROBES", "build_default_world", "summarize", "train_default_world"]  # the last two: moved
 
 FINAL_PROBES = 2000  # probe responses of the summary's final transfer measurement
 
 
-def train_default_world(*, overlap: float = 0.5, cycles: int = 300, seed: int = 0, n: int = 5,
-                        holdout: str | None = None, budget: int | None = None, strategy: str = "fixed",
-                        progress: bool = True, student: str = "gru") -> ScalarScopeEngine:
-    """Build the default world at ``overlap`` with the named ``student`` (see
-    :data:`scalarscope.worlds.STUDENTS`), train ``cycles`` cycles, return the engine."""
-    from scalarscope.worlds import build_student
+def summarize(engine: ScalarScopeEngine, *, window: int = 20, wall_seconds: float | None = None) -> str:
+    """A plain-text table: first and last ``window`` cycles side by side, plus transfer.
 
-    config = EngineConfig()
-    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=budget or config.batch_size * config.max_new_tokens,
-                                    budget_strategy=strategy))
-    engine = ScalarScopeEngine(model=build_student(student, seed=seed),
-                               evaluators=correlated_evaluators(n, overlap, seed=seed), token_pool=pool,
-                               holdout=holdout, seed=seed, config=config)
-    start = time.perf_counter()
-    engine.run(cycles, progress=progress)
-    engine.wall_seconds = time.perf_counter() - start
-    return engine
-
-
-def summarize(engine: ScalarScopeEngine, *, window: int = 20) -> str:
-    """A plain-text table: first and last ``window`` cycles side by side, plus transfer."""
+    Means skip missing numbers (NaN: cycles that ran out of budget, evaluators that failed);
+    ``wall_seconds``, when given, adds the time per cycle.
+    """
     frame = engine.history.to_frame()
     if frame.empty:
         return "no cycles run"
@@ -48,9 +33,8 @@ def summarize(engine: ScalarScopeEngine, *, window: int = 20) -> str:
         final = engine.holdout_transfer(FINAL_PROBES)
         lines.append(f"holdout transfer ({final.holdout}) after cycle {len(frame) - 1}: {final.transfer:.3f} "
                      f"(ceiling {final.ceiling:.3f}, ratio {final.ratio:.2f}; {final.n} fresh probes)")
-    seconds = getattr(engine, "wall_seconds", None)
-    if seconds:
-        lines.append(f"{len(frame)} cycles in {seconds:.1f} s ({1000 * seconds / len(frame):.1f} ms per cycle)")
+    if wall_seconds is not None and math.isfinite(wall_seconds):
+        lines.append(f"{len(frame)} cycles in {wall_seconds:.1f} s ({1000 * wall_seconds / len(frame):.1f} ms per cycle)")
     failures = engine.history.failures
     lines.append(f"failures recorded: {len(failures)}")
     return "\n".join(lines)

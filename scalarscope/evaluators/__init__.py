@@ -23,13 +23,14 @@ from scalarscope.evaluators.synthetic import (
     SyntheticEvaluator,
     SyntheticWorld,
     correlated_evaluators,
-    random_responses,
 )
+from scalarscope.evaluators.timeout import EvaluatorTimeout, TimedEvaluator, with_timeout
 
 __all__ = [
     "CRITERIA", "CallableEvaluator", "Evaluator", "EvaluatorSet", "OverlapReport", "ScoreTable", "analyze_overlap",
     "analyze_scores", "probe_scores", "SyntheticEvaluator",
-    "SyntheticWorld", "as_evaluator", "check_evaluators", "correlated_evaluators", "random_responses",
-    "score_responses", "PrefixFeedback", "prefix_feedback", "CachedEvaluator", "CacheInfo", "ScoreCache", "cached",
+    "SyntheticWorld", "as_evaluator", "check_evaluators", "correlated_evaluators",
+    "score_responses", "EvaluatorTimeout", "TimedEvaluator", "with_timeout",
+    "PrefixFeedback", "prefix_feedback", "CachedEvaluator", "CacheInfo", "ScoreCache", "cached",
     "as_reward_function", "from_reward_function",
 ]

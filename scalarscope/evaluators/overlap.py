@@ -4,7 +4,9 @@ Scores every evaluator on the same probe responses and reads the structure of th
 *correlation* matrix (the covariance would confuse an evaluator's scale with shared structure):
 pairwise correlations and their mean, the share of the first factor (top eigenvalue over the
 trace), the participation-ratio effective dimension, 2-D loadings for an evaluator PCA, and a
-verdict. The eigen-decomposition is scikit-learn's PCA on standardised scores.
+verdict. The eigen-decomposition is :func:`scalarscope.geometry.layout_from_scores`, the same
+evaluator PCA the engine's layout and the Desktop export use (checked against numpy's and
+scikit-learn's in the tests).
 """
 
 from __future__ import annotations
@@ -69,8 +71,7 @@ def probe_scores(evaluators: Sequence[object], *, n_probes: int = 2000, length: 
 
 def analyze_scores(scores: np.ndarray, names: Sequence[str]) -> OverlapReport:
     """Overlap analysis of a score matrix [n_probes, n_evaluators]."""
-    from sklearn.decomposition import PCA
-    from sklearn.preprocessing import StandardScaler
+    from scalarscope.geometry import layout_from_scores
 
     scores = np.asarray(scores, dtype=np.float64)
     n_probes, n = scores.shape
@@ -79,16 +80,10 @@ def analyze_scores(scores: np.ndarray, names: Sequence[str]) -> OverlapReport:
     constant = [names[i] for i in range(n) if np.ptp(scores[:, i]) == 0]
     if constant:
         raise EvaluatorError(f"evaluator(s) {constant} gave the same score to every probe; no structure to read")
-    standardized = StandardScaler().fit_transform(scores)
-    pca = PCA(n_components=n).fit(standardized)
-    eigenvalues = pca.explained_variance_ * (n_probes - 1) / n_probes  # eigenvalues of the correlation matrix
+    layout = layout_from_scores(scores, names=names)
+    eigenvalues, loadings = layout.eigenvalues, layout.vectors  # of the correlation matrix
     correlation = np.corrcoef(scores, rowvar=False).reshape(n, n)
     off = correlation[~np.eye(n, dtype=bool)]
-    components = pca.components_[: min(2, n)]
-    loadings = np.zeros((n, 2))
-    loadings[:, : len(components)] = (components * np.sqrt(eigenvalues[: len(components)])[:, None]).T
-    if loadings[:, 0].sum() < 0:
-        loadings[:, 0] *= -1
     share = float(eigenvalues[0] / eigenvalues.sum())
     eff_dim = float(eigenvalues.sum() ** 2 / (eigenvalues**2).sum())
     verdict = "shared structure" if n > 1 and share > max(0.5, 2.0 / n) else "no shared structure"

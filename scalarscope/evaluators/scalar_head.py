@@ -12,12 +12,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from scalarscope._numeric import sigmoid
+
 
 def predicted_scores(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Sequence predictions [B, H] in [0, 1] from token values [B, T, H] (masked by ``lengths``)."""
     mask = np.arange(values.shape[1])[None, :] < np.asarray(lengths)[:, None]
     logits = (values * mask[..., None]).sum(axis=1)
-    return 0.5 * (1.0 + np.tanh(0.5 * logits))
+    return sigmoid(logits)
 
 
 def head_loss(

@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scalarscope.errors import ConfigError, EvaluatorError, check_scalar
+from scalarscope._numeric import sigmoid
+from scalarscope.errors import ConfigError, EvaluatorError, check_scalar, check_seed
+from scalarscope.export.records import CRITERIA  # the five criteria the Desktop viewer shows
 from scalarscope.student.tokenizer import BOS, CharTokenizer
 
-CRITERIA = ("correctness", "coherence", "calibration", "tradeoffs", "clarity")
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+# The feature table holds latent_dim x vocab^2 numbers and is whitened in O(latent_dim^3): 64
+# evaluators build in ~0.2 s, 128 in ~4 s, 10,000 in minutes. More than this is refused.
+MAX_EVALUATORS = 64
+MAX_LATENT_DIM = 128
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +44,8 @@ class SyntheticWorld:
     basis: np.ndarray = field(init=False, repr=False)  # [k, k] orthonormal columns: s, u_1, u_2, ...
 
     def __post_init__(self) -> None:
-        check_scalar(self.latent_dim, "latent_dim", kind=int, min_value=2)
+        check_scalar(self.latent_dim, "latent_dim", kind=int, min_value=2, max_value=MAX_LATENT_DIM)
+        check_seed(self.seed)
         check_scalar(self.context_share, "context_share", min_value=0.0, max_value=1.0)
         rng = np.random.default_rng([abs(int(self.seed)), 0x5CA1])
         vocab, k = self.tokenizer.vocab_size, self.latent_dim
@@ -95,7 +97,7 @@ class SyntheticWorld:
         for j, e in enumerate(evaluators):
             if e.noise > 0:
                 noise[:, j] = e.noise * np.random.default_rng([e.seed_offset, *lengths[:4].tolist()]).standard_normal(len(lengths))
-        return _sigmoid(logits + noise), token_feedback
+        return sigmoid(logits + noise), token_feedback
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +176,9 @@ def correlated_evaluators(
     rho = 0 gives orthogonal evaluators (Path A); rho near 1 nearly identical ones (Path B).
     Names default to the five criteria of the Desktop viewer, then ``evaluator_5``, ...
     """
-    check_scalar(n, "n", kind=int, min_value=1, hint="Ask for at least one evaluator.")
+    check_scalar(n, "n", kind=int, min_value=1, max_value=MAX_EVALUATORS,
+                 hint=f"Ask for 1 to {MAX_EVALUATORS} evaluators.")
+    check_seed(seed)
     check_scalar(overlap, "overlap", min_value=0.0, max_value=1.0, hint="Overlap rho is a share in [0, 1].")
     check_scalar(gain, "gain", min_value=0.0, include_min=False)
     check_scalar(noise, "noise", min_value=0.0)
@@ -189,8 +193,3 @@ def correlated_evaluators(
     ]
     return EvaluatorSet(members, overlap=float(overlap), world=world)
 
-
-def random_responses(n: int, length: int, *, seed: int, tokenizer: CharTokenizer | None = None) -> np.ndarray:
-    """Uniformly random response token ids [n, length] over the alphabet (the probe distribution)."""
-    tok = tokenizer or CharTokenizer()
-    return np.random.default_rng(seed).integers(3, tok.vocab_size, size=(n, length))

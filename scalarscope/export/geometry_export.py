@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from scalarscope._atomic import atomic_write_text
+from scalarscope._atomic import atomic_write_text, check_output_path
 from scalarscope.errors import GeometryFileError
 from scalarscope.export import _sanitize as sanitize
 from scalarscope.export.records import CRITERIA, RunGeometry
@@ -166,15 +166,24 @@ def _rows(template: str, columns: list[list[float]]) -> str:
     return "[" + ",\n".join(map(template.__mod__, zip(*columns, strict=True))) + "]"
 
 
+def check_geometry_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if a geometry file can be written there (ends in .json, a writable place)."""
+    target = Path(path)
+    if target.suffix.lower() != ".json":
+        raise GeometryFileError(f"{target}: the viewer only opens files ending in .json; got suffix {target.suffix!r}.")
+    return check_output_path(target, "geometry file")
+
+
 def write_geometry(run: RunGeometry, path: str | os.PathLike[str], *, window: int = 20) -> Path:
     """Write ``run`` to ``path`` (must end in .json) atomically; return the path.
 
     Long runs are decimated evenly to DECIMATE_ABOVE steps (first and last kept). The directory is
     created if needed.
     """
-    target = Path(path)
-    if target.suffix.lower() != ".json":
-        raise GeometryFileError(f"{target}: the viewer only opens files ending in .json; got suffix {target.suffix!r}.")
+    target = check_geometry_path(path)
+    if len(run.states) == 0:
+        raise GeometryFileError(f"{target}: the run has no recorded cycles; the viewer rejects an empty trajectory "
+                                "(contract rule 6). Run at least one cycle before exporting.")
     text = geometry_text(run, window=window)
     if len(text) > MAX_FILE_BYTES:
         raise GeometryFileError(f"{target}: export would be {len(text) / 2**20:.0f} MiB, over the viewer's 100 MiB limit.")

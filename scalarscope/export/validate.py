@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import stat
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from scalarscope.export.drawing_rules import check_drawing
 from scalarscope.export.records import CRITERIA, INT32_MAX, INT32_MIN
 from scalarscope.export.violation import Violation
 
-MAX_BYTES = 100 * 2**20
+MAX_BYTES = 100 * 2**20  # the viewer opens at most this much; we refuse larger files before reading them
+MAX_INT_DIGITS = 400  # longer JSON integers overflow a double anyway; parsed as a marker, never converted
 NUM, INT, STR, BOOL, STR_OR_NULL = "number", "integer", "string", "boolean", "string or null"
 SCHEMA: dict[str, Any] = {
     "schema_version": STR,
@@ -44,6 +46,36 @@ class _NonFinite:
         self.token, self.index = token, index
 
 
+class _HugeInt:
+    """Stands in for a JSON integer of more than :data:`MAX_INT_DIGITS` digits (Python would refuse,
+    or take quadratic time, to convert it)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    return int(text) if len(text) <= MAX_INT_DIGITS else _HugeInt(len(text.lstrip("-")))
+
+
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(text: str, limit: int = 500) -> tuple[int, int]:
+    """(line, column) where bracket nesting first goes deeper than ``limit`` (outside strings)."""
+    depth = 0
+    for match in _NESTING.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, match.start()) + 1
+                return line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        elif token in "]}":
+            depth -= 1
+    return 1, 1
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -66,9 +98,15 @@ def parse_text(text: str) -> tuple[Any, list[Violation], list[int]]:
         violations.append(Violation("1", f"line {stripped.count(chr(10)) + 1}",
                                     f"truncated file: the last non-blank character is {tail!r}, not '}}'"))  # fmt: skip
     try:
-        tree = json.loads(text, parse_constant=constant)
+        tree = json.loads(text, parse_constant=constant, parse_int=_parse_int)
     except json.JSONDecodeError as error:
         violations.append(Violation("1", f"line {error.lineno} column {error.colno}", f"not valid JSON: {error.msg}"))
+        return None, violations, []
+    except RecursionError:
+        line, column = _too_deep(text)
+        violations.append(Violation("1", f"line {line} column {column}",
+                                    "nested too deeply to parse (lists/objects inside each other hundreds of "
+                                    "levels deep); a geometry file is at most 4 levels deep"))
         return None, violations, []
     lines = [text.count("\n", 0, m.start()) + 1 for m in _BARE_CONSTANT.finditer(text) if m.group(1)] if found else []
     if not isinstance(tree, dict):
@@ -80,12 +118,17 @@ def _leaf(value: Any, spec: str, path: str, out: list[Violation], lines: list[in
     if isinstance(value, _NonFinite):
         where = f" (line {lines[value.index]})" if value.index < len(lines) else ""
         out.append(Violation("2", path, f"is the bare token {value.token}{where}; every number must be finite"))
+    elif isinstance(value, _HugeInt):
+        rule, limit = ("3", "Int32") if spec == INT else ("2", "a double")
+        out.append(Violation(rule, path, f"is an integer of {value.digits} digits; it overflows {limit}"))
     elif value is None:
         if spec != STR_OR_NULL:
             out.append(Violation("8", path, "is null; the viewer crashes on null (write \"\", [] or a value)"))
     elif spec == NUM:
-        if isinstance(value, str):
+        if isinstance(value, str) and _is_number_text(value):
             out.append(Violation("2", path, f"is a number written as a string ({value!r}); write a JSON number"))
+        elif isinstance(value, str):
+            out.append(Violation("4", path, f"must be a number, got the string {value[:40]!r}"))
         elif isinstance(value, bool) or not isinstance(value, int | float):
             out.append(Violation("4", path, f"must be a number, got {_kind(value)}"))
         elif not math.isfinite(value if isinstance(value, float) else min(abs(value), 2e308)):
@@ -102,6 +145,14 @@ def _leaf(value: Any, spec: str, path: str, out: list[Violation], lines: list[in
         out.append(Violation("4", path, f"must be a string, got {_kind(value)}"))
 
 
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _any(value: Any, path: str, out: list[Violation], lines: list[int]) -> None:
     """Unknown keys: the viewer ignores them, but the JSON must still be finite and null-free."""
     if isinstance(value, dict):
@@ -110,7 +161,8 @@ def _any(value: Any, path: str, out: list[Violation], lines: list[int]) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _any(item, f"{path}[{i}]", out, lines)
-    elif value is None or isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
+    elif value is None or isinstance(value, _NonFinite | _HugeInt) or (
+            isinstance(value, float) and not math.isfinite(value)):
         _leaf(value, NUM, path, out, lines)
     elif isinstance(value, str) and value.strip().lower() in _NAMED_NON_FINITE:
         out.append(Violation("2", path, f"is the quoted non-finite token {value!r}"))
@@ -136,7 +188,7 @@ def _fast_list_ok(items: list[Any], spec: dict[str, Any]) -> bool:
 
 
 def _walk(value: Any, spec: Any, path: str, out: list[Violation], lines: list[int]) -> None:
-    if value is None or isinstance(value, _NonFinite) or isinstance(spec, str):
+    if value is None or isinstance(value, _NonFinite | _HugeInt) or isinstance(spec, str):
         if isinstance(spec, dict | list) and value is None:
             out.append(Violation("8", path, f"is null; the viewer crashes on a null {'object' if isinstance(spec, dict) else 'list'}"))
         else:
@@ -165,7 +217,11 @@ def check_hard_rules(tree: Any, lines: list[int] | None = None) -> list[Violatio
     if not isinstance(tree, dict):
         return [Violation("1", "(top level)", f"must be a JSON object, got {_kind(tree)}")]
     out: list[Violation] = []
-    _walk(tree, SCHEMA, "", out, lines or [])
+    try:
+        _walk(tree, SCHEMA, "", out, lines or [])
+    except RecursionError:  # unknown keys nested hundreds deep (the parser took them; our walk does not)
+        return [*out, Violation("1", "(unknown keys)", "nested too deeply to check; a geometry file is at most "
+                                "4 levels deep")]
     version = tree.get("schema_version")
     if isinstance(version, str) and version.split(".")[0] != "1":
         out.append(Violation("5", "schema_version", f"is {version!r}; the viewer reads schema 1.x only (write \"1.0\")"))
@@ -182,19 +238,38 @@ def check_hard_rules(tree: Any, lines: list[int] | None = None) -> list[Violatio
     return out
 
 
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
 def read_text(path: Path) -> tuple[str | None, list[Violation]]:
-    """The file's text and any rule-1 violation of the file itself (name, size, encoding)."""
-    if not path.exists():
-        raise GeometryFileNotFoundError(f"{path}: no such geometry file.")
+    """The file's text and any rule-1 violation of the file itself (name, kind, size, encoding).
+
+    Only regular files (or symlinks to one) are read, and only up to :data:`MAX_BYTES`: a FIFO, a
+    device such as ``/dev/zero`` or a directory is refused without reading it.
+    """
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks; never blocks, even on a FIFO
+    except FileNotFoundError:
+        raise GeometryFileNotFoundError(f"{path}: no such geometry file.") from None
+    except OSError as error:
+        return None, [Violation("1", "(file)", f"cannot be read: {error.strerror}")]
     out = []
     if path.suffix.lower() != ".json":
         out.append(Violation("1", "(file name)", f"must end in .json, got {path.name!r}"))
-    if path.is_dir():
-        return None, [*out, Violation("1", "(file)", "is a directory, not a JSON file")]
-    size = os.path.getsize(path)
-    if size > MAX_BYTES:
-        return None, [*out, Violation("1", "(file)", f"is {size / 2**20:.1f} MiB; the viewer opens at most 100 MiB")]
-    raw = path.read_bytes()
+    if not stat.S_ISREG(mode):
+        return None, [*out, Violation("1", "(file)", f"is {_file_kind(mode)}, not a JSON file; give a regular file")]
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        return None, [*out, Violation("1", "(file)", f"cannot be read: {error.strerror}")]
+    if len(raw) > MAX_BYTES:
+        size = os.path.getsize(path)
+        return None, [*out, Violation("1", "(file)", f"is {size / 2**20:.1f} MiB; the viewer opens at most "
+                                      f"{MAX_BYTES // 2**20} MiB")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

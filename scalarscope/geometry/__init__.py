@@ -1,14 +1,20 @@
 """Training geometry: trajectory, spectra and evaluator layout (numpy only, never torch)."""
 
 from scalarscope.geometry._checks import GeometryInputError
-from scalarscope.geometry.dimension import effective_dimension, participation_ratio
-from scalarscope.geometry.evaluator_pca import EvaluatorLayout, evaluator_layout
-from scalarscope.geometry.spectra import ANISOTROPY_CAP, anisotropy, normalized_spectrum
+from scalarscope.geometry.dimension import (
+    COLLAPSE_BELOW,
+    dimension_collapsed,
+    effective_dimension,
+    participation_ratio,
+)
+from scalarscope.geometry.evaluator_pca import EvaluatorLayout, evaluator_layout, layout_from_scores
+from scalarscope.geometry.spectra import ANISOTROPY_CAP, anisotropy, normalized_spectra, normalized_spectrum
 from scalarscope.geometry.tracker import GeometryTracker, TrackerFrame
 from scalarscope.geometry.trajectory import Projection, curvature, pca_2d, velocity
 
 __all__ = [
     "ANISOTROPY_CAP",
+    "COLLAPSE_BELOW",
     "EvaluatorLayout",
     "GeometryInputError",
     "GeometryTracker",
@@ -16,8 +22,11 @@ __all__ = [
     "TrackerFrame",
     "anisotropy",
     "curvature",
+    "dimension_collapsed",
     "effective_dimension",
-    "evaluator_layout",
+    "evaluator_layout",  # old name of layout_from_scores
+    "layout_from_scores",
+    "normalized_spectra",
     "normalized_spectrum",
     "participation_ratio",
     "pca_2d",

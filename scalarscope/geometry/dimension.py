@@ -93,3 +93,13 @@ def effective_dimension(states: np.ndarray, window: int = 20) -> np.ndarray:
             # Offsets from the newest row are exact zeros for a window of identical states.
             result[start + window - 1 : stop + window - 1] = window_participation(windows[start:stop] - newest)
     return result
+
+
+COLLAPSE_BELOW = 1.5  # effective dimension under which a full window counts as collapsed onto ~one axis
+
+
+def dimension_collapsed(effective_dim: float, n_states: int, window: int) -> bool:
+    """The dimension-collapse rule: the trailing ``window`` is full (``n_states >= window``; a window
+    of a few states is low-dimensional by construction) and its effective dimension is defined
+    (> 0) and under :data:`COLLAPSE_BELOW`."""
+    return n_states >= window and 0.0 < effective_dim < COLLAPSE_BELOW

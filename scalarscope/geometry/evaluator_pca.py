@@ -23,6 +23,7 @@ class EvaluatorLayout:
             scores, i.e. the heads projected into the evaluators' frame.
         explained_variance_ratio: [2] share of the correlation matrix's trace on each component.
         first_factor_share: λ1 / Σλ of the correlation matrix (1/n: orthogonal; near 1: one axis).
+        eigenvalues: [n] every eigenvalue of the correlation matrix, descending, clipped at 0.
     """
 
     names: tuple[str, ...]
@@ -31,6 +32,7 @@ class EvaluatorLayout:
     head_vectors: np.ndarray
     explained_variance_ratio: np.ndarray
     first_factor_share: float
+    eigenvalues: np.ndarray
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -40,7 +42,7 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return centred / np.where(std > 0.0, std, 1.0) * (std > 0.0)
 
 
-def evaluator_layout(
+def layout_from_scores(
     true_scores: np.ndarray,
     head_predictions: np.ndarray | None = None,
     names: Sequence[str] | None = None,
@@ -87,4 +89,8 @@ def evaluator_layout(
         head_vectors=head_vectors,
         explained_variance_ratio=ratio,
         first_factor_share=float(ratio[0]),
+        eigenvalues=np.clip(np.sort(eigenvalues)[::-1], 0.0, None),
     )
+
+
+evaluator_layout = layout_from_scores  # its old name (the engine's method of that name measures, then calls this)

@@ -34,6 +34,23 @@ def normalized_spectrum(samples: np.ndarray, top: int = 5) -> np.ndarray:
     return eigenvalues / total if total > 0.0 else np.zeros(size)
 
 
+def normalized_spectra(states: np.ndarray, n_heads: int, top: int = 5) -> np.ndarray:
+    """:func:`normalized_spectrum` of every state at once: ``states`` [n, S * H], each reshaped to
+    [S, H] samples of ``n_heads`` columns -> [n, min(top, H)] (vectorised; one ``eigvalsh`` call).
+
+    Equal to ``normalized_spectrum(state.reshape(-1, n_heads), top)`` row by row for finite states;
+    a state holding a non-finite value gives a non-finite row (the exporter marks it degenerate).
+    """
+    check_scalar(n_heads, "n_heads", kind=int, min_value=1)
+    check_scalar(top, "top", kind=int, min_value=1)
+    x = np.asarray(states, dtype=np.float64).reshape(len(states), -1, n_heads)
+    x = x - x.mean(axis=1, keepdims=True)
+    cov = np.einsum("nsh,nsk->nhk", x, x) / max(x.shape[1] - 1, 1)
+    eig = np.clip(np.linalg.eigvalsh(cov), 0.0, None)[:, ::-1][:, :top]
+    total = eig.sum(axis=1, keepdims=True)
+    return np.divide(eig, total, out=np.zeros_like(eig), where=total > 0)
+
+
 def anisotropy(spectrum: np.ndarray) -> float | np.ndarray:
     """λ1/λ2 of a spectrum [k] (or of each row of [n, k]), a finite number in [1, ANISOTROPY_CAP].
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalarscope.errors import BudgetError
+from scalarscope.errors import BudgetError, ConfigTypeError
 from scalarscope.governor.config import GovernorConfig
 
 
@@ -33,6 +33,9 @@ class TokenPool:
     """
 
     def __init__(self, config: GovernorConfig | None = None):
+        if config is not None and not isinstance(config, GovernorConfig):
+            raise ConfigTypeError(f"TokenPool expects a GovernorConfig, got {type(config).__name__} {config!r:.60}; "
+                                  "e.g. TokenPool(GovernorConfig(max_tokens_per_cycle=512))")
         self._config = config or GovernorConfig()
         self._pending = self._config
         self.ledger: list[LedgerEntry] = []

@@ -1,11 +1,11 @@
 """Judgment without evaluators: the student and its internal evaluator as one ONNX graph.
 
 ``export_onnx`` (torch side) writes a trained student with its scalar head;
-:class:`Conscience` (onnxruntime + numpy only) loads it, scores (prompt, response) pairs the way
+:class:`OnnxConscience` (onnxruntime + numpy only) loads it, scores (prompt, response) pairs the way
 the training evaluators would, and generates text with its own self-assessment.
 
 Importing this package imports neither torch nor onnxruntime: names resolve on first use, so a
-deployment that has only ``onnxruntime`` can ``from scalarscope.onnx import Conscience``.
+deployment that has only ``onnxruntime`` can ``from scalarscope.onnx import OnnxConscience`` (``Conscience`` is its old name).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from importlib import import_module
 from scalarscope.onnx.errors import OnnxModelError, OnnxModelNotFoundError
 
 _LAZY = {
-    "Conscience": "scalarscope.onnx.conscience",
+    "OnnxConscience": "scalarscope.onnx.conscience",
+    "Conscience": "scalarscope.onnx.conscience",  # the old name of OnnxConscience
     "ConscienceScore": "scalarscope.onnx.conscience",
     "Generated": "scalarscope.onnx.conscience",
     "FORMAT": "scalarscope.onnx.conscience",

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalarscope.engine.records import frozen_array
+from scalarscope._numeric import frozen_array
 from scalarscope.evaluators.base import score_responses
 from scalarscope.evaluators.scalar_head import predicted_scores, safe_corr
-from scalarscope.onnx.conscience import Conscience
+from scalarscope.onnx.conscience import OnnxConscience
 from scalarscope.onnx.errors import OnnxModelError
 
 
@@ -55,13 +55,13 @@ class OnnxAgreement:
 
 
 def compare_with_engine(engine, conscience, *, n: int = 1000, seed: int = 0) -> OnnxAgreement:
-    """Compare ``conscience`` (a :class:`Conscience` or a path) with ``engine``'s torch student.
+    """Compare ``conscience`` (a :class:`OnnxConscience` or a path) with ``engine``'s torch student.
 
     The probes are those of ``engine.holdout_transfer(n, seed=seed)``, so ``torch_transfer`` equals
     that measurement's ``transfer`` and ``onnx_transfer`` can be read against it.
     """
-    if not isinstance(conscience, Conscience):
-        conscience = Conscience(conscience)
+    if not isinstance(conscience, OnnxConscience):
+        conscience = OnnxConscience(conscience)
     if conscience.names != tuple(engine.train_names):
         raise OnnxModelError(f"{conscience!r} predicts {list(conscience.names)} but the engine trains on "
                              f"{list(engine.train_names)}; export this engine with engine.export_onnx(path)")

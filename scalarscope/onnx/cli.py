@@ -24,12 +24,15 @@ def add_score(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("prompt")
     parser.add_argument("response")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (1 to the number of cores)")
     parser.set_defaults(handler=score_command)
     return parser
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from scalarscope._atomic import check_output_path
+
+    check_output_path(args.out, "export-onnx OUT")  # before loading the checkpoint and tracing the graph
     from scalarscope.engine import ScalarScopeEngine
     from scalarscope.onnx.export import export_onnx
 
@@ -41,9 +44,9 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def score_command(args: argparse.Namespace) -> int:
-    from scalarscope.onnx.conscience import Conscience
+    from scalarscope.onnx.conscience import OnnxConscience
 
-    conscience = Conscience(args.model, threads=args.threads)
+    conscience = OnnxConscience(args.model, threads=args.threads)
     result = conscience.score(args.prompt, args.response)
     if args.json:
         print(json.dumps({"scores": dict(result.scores), "aggregate": result.aggregate,

@@ -1,6 +1,6 @@
 """The conscience: an exported student's internal evaluator, run by onnxruntime alone.
 
-No torch, no evaluators: :class:`Conscience` reads ``<bos> prompt response`` through the exported
+No torch, no evaluators: :class:`OnnxConscience` reads ``<bos> prompt response`` through the exported
 graph and turns the scalar head's token values over the *response* positions into one predicted
 score per training evaluator, ``sigmoid(sum_t values[t, i])`` — exactly what
 ``scalarscope.evaluators.scalar_head.predicted_scores`` computes in torch. It also decodes
@@ -11,6 +11,7 @@ what it wrote.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from scalarscope._numeric import frozen_array, sigmoid
 from scalarscope.errors import ConfigError, check_scalar
 from scalarscope.onnx.errors import OnnxModelError, OnnxModelNotFoundError
 from scalarscope.student.tokenizer import BOS, EOS, PAD, CharTokenizer
@@ -28,15 +30,6 @@ OUTPUTS = ("logits", "values", "state_out")  # [batch, seq, V]; [batch, seq, H];
 _EXPORT_HINT = "export one with engine.export_onnx(path) or `scalarscope export-onnx CHECKPOINT OUT.onnx`"
 
 
-def _squash(logits: np.ndarray) -> np.ndarray:
-    """The logistic function, written as predicted_scores writes it (stable for large |x|)."""
-    return 0.5 * (1.0 + np.tanh(0.5 * logits))
-
-
-def _frozen(values: np.ndarray) -> np.ndarray:
-    out = np.array(values, dtype=np.float64, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True)
@@ -55,8 +48,8 @@ class ConscienceScore:
 
     @classmethod
     def from_values(cls, names: Sequence[str], token_values: np.ndarray) -> ConscienceScore:
-        values = _frozen(np.asarray(token_values).reshape(-1, len(names)))
-        predicted = _squash(values.sum(axis=0))
+        values = frozen_array(np.asarray(token_values).reshape(-1, len(names)))
+        predicted = sigmoid(values.sum(axis=0))
         scores = MappingProxyType({name: float(p) for name, p in zip(names, predicted, strict=True)})
         return cls(scores, float(predicted.mean()), values)
 
@@ -77,23 +70,32 @@ class Generated:
     assessment: ConscienceScore
 
 
-class Conscience:
+class OnnxConscience:
     """An exported student with its internal evaluator, loaded with onnxruntime only.
 
+    (Not :class:`scalarscope.engine.conscience.Conscience`, the conscience *score* of a run.)
+
     path: a file written by :func:`scalarscope.onnx.export_onnx`.
-    threads: onnxruntime intra-op threads (None: onnxruntime's default).
+    threads: onnxruntime intra-op threads, 1 to the number of cores (None: onnxruntime's default).
     """
 
     def __init__(self, path, *, threads: int | None = None):
         self.path = Path(path)
-        if not self.path.is_file():
+        if self.path.is_dir():
+            raise OnnxModelError(f"ONNX model {str(self.path)!r} is a directory; give the .onnx file in it "
+                                 f"(e.g. {str(self.path / 'student.onnx')!r}); {_EXPORT_HINT}")
+        if not self.path.exists():
             raise OnnxModelNotFoundError(f"ONNX model {str(self.path)!r} does not exist; {_EXPORT_HINT}")
+        if not self.path.is_file():
+            raise OnnxModelError(f"ONNX model {str(self.path)!r} is not a regular file; {_EXPORT_HINT}")
         if threads is not None:
-            check_scalar(threads, "threads", kind=int, min_value=1)
+            cores = os.cpu_count() or 1
+            check_scalar(threads, "threads", kind=int, min_value=1, max_value=cores,
+                         hint=f"This machine has {cores} core(s); more threads only slow onnxruntime down.")
         try:
             import onnxruntime as ort
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("Conscience needs onnxruntime: pip install 'scalarscope[onnx]'") from exc
+            raise ImportError("OnnxConscience needs onnxruntime: pip install 'scalarscope[onnx]'") from exc
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: shape-inference chatter is not the user's problem
         if threads is not None:
@@ -148,7 +150,7 @@ class Conscience:
         return self._codec.alphabet
 
     def __repr__(self) -> str:
-        return f"Conscience({str(self.path)!r}, evaluators={list(self.names)}, holdout={self.holdout!r})"
+        return f"OnnxConscience({str(self.path)!r}, evaluators={list(self.names)}, holdout={self.holdout!r})"
 
     # -- the graph -----------------------------------------------------------------------
     def run(self, tokens: np.ndarray, state: np.ndarray | None = None):
@@ -170,7 +172,7 @@ class Conscience:
     def score_batch(self, prompts: Sequence[str], responses: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         """Predicted scores [N, H] (columns in ``self.names`` order) of N (prompt, response) pairs."""
         sums = np.stack([v.sum(axis=0) for v in self.token_values(prompts, responses, batch_size=batch_size)])
-        return _squash(sums)
+        return sigmoid(sums)
 
     def token_values(self, prompts: Sequence[str], responses: Sequence[str], *,
                      batch_size: int = 256) -> list[np.ndarray]:
@@ -234,6 +236,11 @@ class Conscience:
         token_array.setflags(write=False)
         assessment = ConscienceScore.from_values(self.names, np.array(values).reshape(-1, len(self.names)))
         return Generated(prompt, self._codec.decode(token_array), token_array, stopped, assessment)
+
+
+# The old name, kept because scalarscope.onnx.export (owned by the student engineers) and users'
+# scripts import it; new code says OnnxConscience.
+Conscience = OnnxConscience
 
 
 def _pick(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:

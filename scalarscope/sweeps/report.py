@@ -181,12 +181,12 @@ def verdict_section(df, *, min_seeds: int = 5) -> str:
 
 
 def revision_markdown(*, quick: bool = False, workers: int | None = None) -> str | None:
-    """The revision study's section, if ``scalarscope.engine.revision_study`` provides one.
+    """The revision study's section, if ``scalarscope.sweeps.revision_study`` provides one.
 
     ``quick`` and ``workers`` are passed on when its ``revision_section`` accepts them.
     """
     try:
-        from scalarscope.engine.revision_study import revision_section
+        from scalarscope.sweeps.revision_study import revision_section
     except ImportError:
         return None
     accepted = inspect.signature(revision_section).parameters

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from scalarscope.errors import SweepError
+from scalarscope.sweeps.pool import map_unordered
 from scalarscope.sweeps.spec import ROTATE, RunSpec, plan_runs
 from scalarscope.sweeps.worker import COLUMNS, run_one
 
@@ -21,7 +20,8 @@ def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE,
     seeds: a count k (seeds 0..k-1) or a list of distinct non-negative ints.
     holdout: ``"rotate"`` (the run of the i-th seed holds out evaluator ``names[i % n_evaluators]``,
         the same at every overlap), an evaluator name, or None (no transfer measured).
-    n_jobs: local worker processes (default: all cores; 1 runs in this process, no pool).
+    n_jobs: local worker processes (default: all cores; 1 runs in this process, no pool). The pool is
+        joblib's loky: no ``if __name__ == "__main__":`` guard needed, from a script, stdin or a notebook.
     client: a ``dask.distributed.Client`` or a scheduler address ``"tcp://host:port"``; the runs
         then go to that cluster (its workers need scalarscope installed) and ``n_jobs`` is unused.
     transfer_probes: fresh probe responses for the final transfer measurement and the overlap analysis.
@@ -81,34 +81,10 @@ def _collect(done: Iterator[tuple[RunSpec, Callable[[], dict]]], total: int, pro
 
 
 def _run_local(specs: Sequence[RunSpec], *, n_jobs: int, progress: bool) -> dict[int, dict]:
+    """Runs in this process (``n_jobs=1``) or on the shared loky pool (see :mod:`scalarscope.sweeps.pool`)."""
     if n_jobs == 1:
         return _collect(((s, lambda s=s: run_one(s)) for s in specs), len(specs), progress, "sweep")
-    executor = ProcessPoolExecutor(max_workers=n_jobs, mp_context=worker_context())
-    try:
-        futures = {executor.submit(run_one, spec): spec for spec in specs}
-        done = ((futures[f], f.result) for f in as_completed(futures))
-        return _collect(done, len(specs), progress, f"sweep ({n_jobs} processes)")
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
-# Imported once by the fork server, so each worker starts with torch and the engine loaded.
-_PRELOAD = ("__main__", "torch", "torch._dynamo", "sklearn.decomposition", "scalarscope.engine.summary",
-            "scalarscope.evaluators.overlap", "scalarscope.sweeps.worker")
-
-
-def worker_context():
-    """forkserver (spawn where unavailable): workers never inherit a forked, threaded torch.
-
-    Scripts that call :func:`sweep` need the usual ``if __name__ == "__main__":`` guard. The fork
-    server imports the engine once per Python session: after editing the library, restart the
-    kernel (or process) so that the workers see the edit.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(_PRELOAD))  # no effect once the fork server is running
-    return context
+    return _collect(map_unordered(run_one, specs, n_jobs), len(specs), progress, f"sweep ({n_jobs} processes)")
 
 
 def _connect(client, timeout: float):

@@ -18,7 +18,7 @@ COLUMNS = (
     "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles", "student",
     "mean_correlation", "first_factor_share", "effective_dimension",
     "transfer", "ceiling", "ratio", "fidelity", "head_mae",
-    "final_score", "head_error", "failures", "wall_seconds",
+    "first_score", "final_score", "head_error", "failures", "wall_seconds",
 )
 
 
@@ -29,14 +29,10 @@ def run_one(spec: RunSpec) -> dict[str, object]:
     the cores (the previous setting is restored afterwards, which matters for ``n_jobs=1``,
     where the run happens in the calling process).
     """
-    import torch
+    from scalarscope.engine._threads import torch_threads
 
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return _measure(spec)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _measure(spec: RunSpec) -> dict[str, object]:
@@ -45,7 +41,7 @@ def _measure(spec: RunSpec) -> dict[str, object]:
     import sklearn.decomposition  # noqa: F401
     import torch._dynamo  # noqa: F401
 
-    from scalarscope.engine.summary import train_default_world
+    from scalarscope.engine.default_world import train_default_world
     from scalarscope.evaluators.overlap import analyze_overlap
 
     start = time.perf_counter()
@@ -55,7 +51,8 @@ def _measure(spec: RunSpec) -> dict[str, object]:
     measured = engine.holdout_transfer(spec.transfer_probes)
     # structure of all evaluators of this run (holdout included) on their own probe set
     overlap = analyze_overlap(engine.evaluators, n_probes=spec.transfer_probes, seed=spec.seed)
-    tail = engine.history.to_frame().tail(FINAL_WINDOW)
+    frame = engine.history.to_frame()
+    tail = frame.tail(FINAL_WINDOW)
     held = spec.holdout is not None
     nan = math.nan
     return {
@@ -74,6 +71,7 @@ def _measure(spec: RunSpec) -> dict[str, object]:
         "ratio": float(measured.ratio) if held else nan,
         "fidelity": float(measured.fidelity),
         "head_mae": float(measured.head_mae),
+        "first_score": float(frame["mean_score"].head(FINAL_WINDOW).mean()),
         "final_score": float(tail["mean_score"].mean()),
         "head_error": float(tail["head_error"].mean()),
         "failures": len(engine.history.failures),

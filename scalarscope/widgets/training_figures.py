@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from scalarscope.geometry import evaluator_layout, normalized_spectrum
+from scalarscope.geometry import layout_from_scores, normalized_spectrum
 from scalarscope.widgets._style import INTERNAL, TRUE, base_layout
 from scalarscope.widgets.evaluator_figures import (
     PCA_TITLE,
@@ -61,7 +61,7 @@ def dashboard_frame(engine, series: TrainingSeries, true_spectrum: np.ndarray | 
                              f"Eigenvalue spectrum: internal λ1 {internal[0]:.2f}, evaluators λ1 {truth[0]:.2f}")
     names = [e.name for e in engine.evaluators]
     heads = [f"internal:{n}" for n in engine.train_names]
-    layout = evaluator_layout(engine.state_probe_scores, state, names, heads)
+    layout = layout_from_scores(engine.state_probe_scores, state, names, heads)
     targets = layout.vectors[[names.index(n) for n in engine.train_names]]
     alignment = _mean_cosine(layout.head_vectors, targets)
     label = "before training" if record is None else f"cycle {cycle}"

@@ -14,6 +14,7 @@ import numpy as np
 from scalarscope.engine.config import EngineConfig
 from scalarscope.engine.revision import TARGETING, RevisionConfig
 from scalarscope.errors import ConfigError
+from scalarscope.sweeps.pool import map_ordered
 
 COLUMNS = ("seed", "targeting", "cycles", "trigger_rate", "revisions", "mean_uplift", "acceptance_rate",
            "tokens_per_revision", "uplift_per_100_tokens", "mean_position", "final_score")
@@ -69,15 +70,7 @@ def compare_targeting(seeds: Sequence[int] = (0, 1, 2, 3, 4), cycles: int = 100,
             raise ConfigError(f"targetings holds {targeting!r}; each must be one of {TARGETING}")
     revision = revision or RevisionConfig()
     jobs = [(int(s), t, int(cycles), revision, float(overlap), config, int(window)) for s in seeds for t in targetings]
-    if workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        from scalarscope.sweeps.runner import worker_context
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
-            rows = list(pool.map(_one, jobs))
-    else:
-        rows = [_one(job) for job in jobs]
+    rows = map_ordered(_one, jobs, workers)  # the sweeps' loky pool when workers > 1
     return pd.DataFrame(rows, columns=[*COLUMNS, "trigger_curve"])
 
 

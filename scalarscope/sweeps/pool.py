@@ -1,0 +1,55 @@
+"""The local process pool every study shares: joblib's loky executor.
+
+Loky starts each worker as a fresh interpreter that never re-runs the caller's ``__main__``, so a
+sweep works from a script without an ``if __name__ == "__main__":`` guard, from ``python - <
+script.py``, from ``python -c``, from a notebook and from the CLI alike (a ``fork``-, ``spawn``- or
+``forkserver``-based pool needs the guard or a real file). Workers never inherit a forked, threaded
+torch. The executor is reused across calls of one Python session, so the second sweep does not pay
+the workers' start (importing torch) again; after editing the library, restart the kernel (or the
+process) so that the workers see the edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, as_completed
+from typing import TypeVar
+
+T = TypeVar("T")
+
+IDLE_SECONDS = 300  # idle workers exit after this long; the next call starts new ones
+
+
+def local_executor(n_jobs: int):
+    """A loky process executor with ``n_jobs`` workers (reused while its size stays the same)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=n_jobs, timeout=IDLE_SECONDS)
+
+
+def map_unordered(function: Callable[[T], object], items: Iterable[T], n_jobs: int
+                  ) -> Iterator[tuple[T, Callable[[], object]]]:
+    """Run ``function(item)`` for every item in ``n_jobs`` processes; yield (item, result getter)
+    pairs as runs finish. ``function`` must be importable (a module-level function of plain values).
+
+    Leaving the loop early (an error, Ctrl-C) cancels the runs not yet started; an interrupt also
+    stops the workers, so a notebook's "interrupt kernel" stops the sweep.
+    """
+    executor = local_executor(n_jobs)
+    futures: dict[Future, T] = {executor.submit(function, item): item for item in items}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result
+    except KeyboardInterrupt:
+        executor.shutdown(wait=False, kill_workers=True)
+        raise
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def map_ordered(function: Callable[[T], object], items: Iterable[T], n_jobs: int) -> list:
+    """``[function(item) for item in items]`` on ``n_jobs`` processes (in this process if 1)."""
+    if n_jobs <= 1:
+        return [function(item) for item in items]
+    return list(local_executor(n_jobs).map(function, items))
