@@ -33,8 +33,9 @@ PROMPTS = (
     "could you give me some advice?",
 )
 
-# responses of up to 10 words, 16 per cycle, 8 random probes: ~0.45 s per cycle on one core, most
-# of it MiniLM (sized so that 300 cycles fit in 3 minutes with the model loaded)
+# responses of up to 10 words, 16 per cycle, 8 random probes: 0.16 s per cycle on a quiet 2-core
+# machine, 0.3-0.5 s when the cores are shared, over half of it MiniLM (benchmarks/bench_judges.py);
+# sized so that 300 cycles, loading included, fit in 3 minutes
 CONFIG = dict(batch_size=16, prompts_per_cycle=4, max_new_tokens=10, probe_batch=8, probe_length=10,
               state_probe_size=16, transfer_every=25, transfer_probes=128, learning_rate=3e-3)
 
