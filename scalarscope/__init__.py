@@ -40,6 +40,8 @@ _LAZY = {
     "default_student": "scalarscope.student",
     "HFStudent": "scalarscope.student",
     "tiny_gpt2": "scalarscope.student",
+    "real_judges": "scalarscope.evaluators.judges",
+    "real_judges_world": "scalarscope.worlds.real_judges",
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",

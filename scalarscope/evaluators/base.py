@@ -1,15 +1,27 @@
 """The :class:`Evaluator` protocol, and scoring a batch of responses with any set of evaluators.
 
-An evaluator is anything with a ``name`` that maps ``(prompt, response)`` to a score in
-``[0, 1]``; it may also offer ``token_scores(prompt, response)``, one number per response
-character, summing (before squashing) to its sequence logit. A plain function is accepted and
-wrapped by :func:`as_evaluator`. Evaluators that share a vectorised ``score_batch`` path (the
-synthetic ones) are scored together in one call.
+An evaluator is anything with a ``name`` that maps ``(prompt, response)`` (decoded text) to a score
+in ``[0, 1]``: a real ``float`` or ``int`` (a ``bool``, a string such as ``"0.5"``, ``None`` or NaN
+is a recorded failure, never a score). A plain function is accepted and wrapped by
+:func:`as_evaluator`. Optional capabilities, each detected by its attribute:
+
+- ``score_batch(prompts, responses) -> Sequence[float]``: one call scores a whole batch (a real
+  judge runs its model once per batch instead of once per pair);
+- ``token_scores(prompt, response)``: feedback per response *character*, summing (before
+  squashing) to the sequence logit. It is summed onto the student's tokens through the tokenizer's
+  offsets (:mod:`scalarscope.evaluators.alignment`);
+- ``token_feedback = "prefix"`` (see :func:`prefix_feedback`): a sequence-only judge whose token
+  feedback is ``score(prefix_t) - score(prefix_{t-1})``, which sums to its sequence score;
+- otherwise a judge is *sequence-only*: its token feedback is its sequence score spread evenly over
+  the response's tokens (:meth:`ScoreTable.token_feedback`, the rule the policy update uses).
+
+Synthetic evaluators sharing a ``world`` with a vectorised ``score_batch`` on token ids are scored
+together in one call. Caching lives in :mod:`scalarscope.evaluators.cache`, the TRL bridge in
+:mod:`scalarscope.evaluators.reward_functions`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -17,11 +29,18 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from scalarscope.errors import EvaluatorError
+from scalarscope.evaluators.alignment import (
+    RowOffsets,
+    char_feedback_rows,
+    gives_char_feedback,
+    prefix_feedback_rows,
+)
+from scalarscope.evaluators.calls import raw_scores, score_problem
 
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """A judge of (prompt, response) pairs. ``token_scores`` is optional."""
+    """A judge of (prompt, response) pairs. ``score_batch`` and ``token_scores`` are optional."""
 
     name: str
 
@@ -79,14 +98,41 @@ def check_evaluators(evaluators: Sequence[object]) -> tuple[Evaluator, ...]:
 
 
 @dataclass(frozen=True)
+class PrefixFeedback:
+    """A sequence-only evaluator whose token feedback is the difference of its prefix scores."""
+
+    evaluator: Evaluator
+    token_feedback = "prefix"
+
+    @property
+    def name(self) -> str:
+        return self.evaluator.name
+
+    def __call__(self, prompt: str, response: str) -> float:
+        return self.evaluator(prompt, response)
+
+    def score_batch(self, prompts: Sequence[str], responses: Sequence[str]) -> Sequence[object]:
+        return raw_scores(self.evaluator, prompts, responses)
+
+
+def prefix_feedback(evaluator: object) -> PrefixFeedback:
+    """``evaluator`` giving token feedback ``score(prefix_t) - score(prefix_{t-1})`` (the empty prefix
+    scores 0), so the feedback sums to its sequence score. All prefixes of a batch are scored in one
+    ``score_batch`` call: T times the work of sequence scoring, which a cache softens."""
+    return PrefixFeedback(as_evaluator(evaluator))
+
+
+@dataclass(frozen=True)
 class ScoreTable:
     """Scores of B responses by n evaluators.
 
     sequence: [B, n] scores in [0, 1] (0 where invalid).
     tokens:   [B, T, n] token-level feedback (zeros where an evaluator has none or is invalid).
     has_tokens: [n] bool, whether evaluator i gave token-level feedback.
-    valid:    [B, n] bool, False where an evaluator raised or returned a non-finite value.
+    valid:    [B, n] bool, False where an evaluator raised or returned something that is not a score.
     failures: ((evaluator name, message), ...) for this batch.
+    failure_cells: the (response, evaluator) each failure is about, in the same order (empty when a
+        table was assembled by hand).
     """
 
     sequence: np.ndarray
@@ -94,23 +140,90 @@ class ScoreTable:
     has_tokens: np.ndarray
     valid: np.ndarray
     failures: tuple[tuple[str, str], ...]
+    failure_cells: tuple[tuple[int, int], ...] = ()
+
+    def take(self, rows, columns=None) -> ScoreTable:
+        """The sub-table of ``rows`` (a slice or indices) and ``columns`` (evaluator indices; None:
+        all), with the failures of those cells. Lets a caller score several batches in one call
+        (one model call per judge) and split the result."""
+        index = np.arange(len(self.sequence))[rows]
+        cols = np.arange(self.sequence.shape[1]) if columns is None else np.asarray(columns)
+        row_at = {int(r): i for i, r in enumerate(index)}
+        col_at = {int(c): j for j, c in enumerate(cols)}
+        kept = [(failure, (row_at[b], col_at[i])) for failure, (b, i) in zip(self.failures, self.failure_cells, strict=True)
+                if b in row_at and i in col_at]
+        return ScoreTable(self.sequence[np.ix_(index, cols)], self.tokens[index][:, :, cols], self.has_tokens[cols],
+                          self.valid[np.ix_(index, cols)], tuple(f for f, _ in kept), tuple(c for _, c in kept))
+
+    def token_feedback(self, lengths: np.ndarray) -> np.ndarray:
+        """Token feedback [B, T, n] of every evaluator: its own where it gives some, else its
+        sequence score spread evenly over the response's ``lengths`` [B] tokens; zero past a
+        response's end and where the evaluator failed."""
+        lengths = np.asarray(lengths)
+        horizon = self.tokens.shape[1]
+        spread = self.sequence / np.maximum(lengths, 1)[:, None]
+        feedback = np.where(self.has_tokens[None, None, :], self.tokens, spread[:, None, :])
+        mask = np.arange(horizon)[None, :] < lengths[:, None]
+        return feedback * mask[..., None] * self.valid[:, None, :]
 
 
-def _score_one(evaluator: Evaluator, prompt: str, response: str) -> tuple[float, np.ndarray | None, str | None]:
-    try:
-        score = float(evaluator(prompt, response))
-        tokens = None
-        if getattr(evaluator, "has_token_scores", hasattr(evaluator, "token_scores")):
-            tokens = np.asarray(evaluator.token_scores(prompt, response), dtype=np.float64)  # type: ignore[attr-defined]
-    except Exception as exc:  # a user's evaluator may fail in any way; we record, not crash
-        return 0.0, None, f"raised {type(exc).__name__}: {exc}"
-    if not math.isfinite(score):
-        return 0.0, None, f"returned a non-finite score ({score!r}) for response {response[:30]!r}"
-    if not 0.0 <= score <= 1.0:
-        return 0.0, None, f"returned {score!r}, outside [0, 1], for response {response[:30]!r}"
-    if tokens is not None and (tokens.shape != (len(response),) or not np.all(np.isfinite(tokens))):
-        return 0.0, None, f"token_scores gave shape {tokens.shape} or non-finite values for a {len(response)}-char response"
-    return score, tokens, None
+class _TableBuilder:
+    """The arrays of a :class:`ScoreTable` being filled, and the failures recorded so far."""
+
+    def __init__(self, evaluators, responses, horizon: int):
+        batch, n = len(responses), len(evaluators)
+        self.evaluators, self.responses = evaluators, responses
+        self.sequence, self.tokens = np.zeros((batch, n)), np.zeros((batch, horizon, n))
+        self.has_tokens, self.valid = np.zeros(n, dtype=bool), np.ones((batch, n), dtype=bool)
+        self.failures: list[tuple[str, str]] = []
+        self.cells: list[tuple[int, int]] = []
+
+    def fail(self, b: int, i: int, problem: str) -> None:
+        self.valid[b, i], self.sequence[b, i] = False, 0.0
+        self.tokens[b, :, i] = 0.0
+        self.failures.append((self.evaluators[i].name, f"{problem} for response {self.responses[b][:30]!r}"))
+        self.cells.append((b, i))
+
+    def set_tokens(self, i: int, feedback: dict, problems: dict) -> None:
+        self.has_tokens[i] = True
+        for b, problem in problems.items():
+            self.fail(b, i, problem)
+        for b, values in feedback.items():
+            self.tokens[b, : len(values), i] = values[: self.tokens.shape[1]]
+
+    def table(self) -> ScoreTable:
+        return ScoreTable(self.sequence, self.tokens, self.has_tokens, self.valid, tuple(self.failures),
+                          tuple(self.cells))
+
+
+def _score_worlds(out: _TableBuilder, evaluators, prompt_ids, response_ids, lengths) -> set[int]:
+    """Score the evaluators of a shared synthetic ``world`` in one vectorised call per world;
+    returns their indices."""
+    if response_ids is None:
+        return set()
+    groups: dict[int, list[int]] = {}
+    for i, e in enumerate(evaluators):
+        if hasattr(getattr(e, "world", None), "score_batch"):
+            groups.setdefault(id(e.world), []).append(i)
+    for members in groups.values():
+        world = evaluators[members[0]].world
+        seq, tok = world.score_batch([evaluators[i] for i in members], prompt_ids, response_ids, lengths)
+        out.sequence[:, members] = seq
+        out.tokens[:, : tok.shape[1], members] = tok
+        out.has_tokens[members] = True
+    return {i for members in groups.values() for i in members}
+
+
+def _horizon(responses, offsets: RowOffsets, response_ids) -> int:
+    if response_ids is not None:
+        return response_ids.shape[1]
+    widths = []
+    for b in range(len(responses)):
+        try:
+            widths.append(len(offsets[b]))
+        except (EvaluatorError, ValueError):  # recorded later, where this row's feedback is asked for
+            widths.append(len(responses[b]))
+    return max(widths, default=0)
 
 
 def score_responses(
@@ -121,41 +234,32 @@ def score_responses(
     prompt_ids: Sequence[np.ndarray] | None = None,
     response_ids: np.ndarray | None = None,
     lengths: np.ndarray | None = None,
+    tokenizer: object | None = None,
 ) -> ScoreTable:
     """Score ``responses[b]`` (answering ``prompts[b]``) with every evaluator.
 
-    Evaluators whose ``world`` offers ``score_batch`` (the synthetic ones) are scored on token ids in one
-    vectorised call per shared world; the others are called once per response.
+    ``response_ids`` [B, T] and ``lengths`` [B] are the student's tokens of the responses; with a
+    ``tokenizer`` (the student's, offering ``offsets``), character feedback is summed onto those
+    tokens, and without one each character is taken to be one token. Evaluators whose ``world``
+    offers ``score_batch`` (the synthetic ones) are scored on token ids in one vectorised call per
+    shared world; an evaluator with its own ``score_batch`` gets one call for the batch; the others
+    are called once per response.
     """
-    batch, n = len(responses), len(evaluators)
-    horizon = response_ids.shape[1] if response_ids is not None else max((len(r) for r in responses), default=0)
-    sequence = np.zeros((batch, n))
-    tokens = np.zeros((batch, horizon, n))
-    has_tokens = np.zeros(n, dtype=bool)
-    valid = np.ones((batch, n), dtype=bool)
-    failures: list[tuple[str, str]] = []
-    batched = [i for i, e in enumerate(evaluators)
-               if hasattr(getattr(e, "world", None), "score_batch") and response_ids is not None]
-    groups: dict[int, list[int]] = {}
-    for i in batched:
-        groups.setdefault(id(evaluators[i].world), []).append(i)  # type: ignore[attr-defined]
-    for members in groups.values():
-        world = evaluators[members[0]].world  # type: ignore[attr-defined]
-        seq, tok = world.score_batch([evaluators[i] for i in members], prompt_ids, response_ids, lengths)
-        sequence[:, members] = seq
-        tokens[:, : tok.shape[1], members] = tok
-        has_tokens[members] = True
+    offsets = RowOffsets(responses, tokenizer, response_ids, lengths)
+    out = _TableBuilder(evaluators, responses, _horizon(responses, offsets, response_ids))
+    done = _score_worlds(out, evaluators, prompt_ids, response_ids, lengths)
     for i, evaluator in enumerate(evaluators):
-        if i in batched:
+        if i in done:
             continue
-        has_tokens[i] = bool(getattr(evaluator, "has_token_scores", hasattr(evaluator, "token_scores")))
-        for b, (prompt, response) in enumerate(zip(prompts, responses, strict=True)):
-            score, token_scores, problem = _score_one(evaluator, prompt, response)
-            if problem is not None:
-                valid[b, i] = False
-                failures.append((evaluator.name, problem))
-                continue
-            sequence[b, i] = score
-            if token_scores is not None:
-                tokens[b, : len(token_scores), i] = token_scores[:horizon]
-    return ScoreTable(sequence, tokens, has_tokens, valid, tuple(failures))
+        for b, value in enumerate(raw_scores(evaluator, prompts, responses)):
+            problem = score_problem(value)
+            if problem is None:
+                out.sequence[b, i] = float(value)  # type: ignore[arg-type]
+            else:
+                out.fail(b, i, problem)
+        rows = [b for b in range(len(responses)) if out.valid[b, i]]
+        if getattr(evaluator, "token_feedback", None) == "prefix":
+            out.set_tokens(i, *prefix_feedback_rows(evaluator, prompts, responses, offsets, rows))
+        elif gives_char_feedback(evaluator):
+            out.set_tokens(i, *char_feedback_rows(evaluator, prompts, responses, offsets, rows))
+    return out.table()

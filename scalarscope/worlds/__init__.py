@@ -68,3 +68,26 @@ def get_world(name: str) -> World:
     if name not in WORLDS:
         raise ConfigError(f"world={name!r} is not a known world; choose one of {sorted(WORLDS)}")
     return WORLDS[name]
+
+
+def _real_judges_evaluators(**kwargs):
+    from scalarscope.worlds.real_judges import world_evaluators
+
+    return world_evaluators(**kwargs)
+
+
+def _real_judges_student(name: str = "tiny-gpt2", *, seed: int = 0):
+    from scalarscope.worlds.real_judges import world_student
+
+    return world_student(name, seed=seed)
+
+
+def _real_judges_prompts() -> tuple[str, ...]:
+    from scalarscope.worlds.real_judges import PROMPTS
+
+    return PROMPTS
+
+
+register_world(World("real-judges", "common English words from a tiny GPT-2; real judges (MiniLM, VADER, "
+                     "wordfreq) whose overlap is measured", _real_judges_evaluators, _real_judges_student,
+                     _real_judges_prompts()))

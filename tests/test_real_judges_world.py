@@ -1,0 +1,70 @@
+"""The real-judges world: a word-writing tiny GPT-2, real judges, word probes; nothing downloaded."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from scalarscope.errors import ConfigError  # noqa: E402
+from scalarscope.evaluators.judges import CommonnessJudge, SentimentJudge  # noqa: E402
+from scalarscope.worlds import get_world  # noqa: E402
+from scalarscope.worlds.real_judges import PROMPTS, real_judges_world, world_student  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def world():
+    return real_judges_world(0)
+
+
+def test_the_vocabulary_is_common_words_and_covers_the_prompts(world):
+    from wordfreq import zipf_frequency
+
+    tok = world.student().tokenizer
+    for prompt in PROMPTS + ("judge this:",):
+        assert tok.decode_batch(tok.encode(prompt)[None], [len(tok.encode(prompt))])[0].replace(" ", "") == \
+            prompt.replace(" ", "")
+    prompts, texts = world.probe_texts(200, length=8, seed=3)
+    words = [w for t in texts for w in t.split()]
+    assert len(words) == 200 * 8 and set(prompts) <= set(PROMPTS)
+    assert np.median([zipf_frequency(w, "en") for w in words if w.isalpha()]) > 4.0  # common English words
+    with pytest.raises(ValueError, match="cannot represent"):
+        tok.encode("the zyzzyva flew")
+
+
+def test_a_few_cycles_run_with_real_judges_and_one_model_call_per_scoring(world):
+    engine = world.engine(holdout="helpful", transfer_every=0)
+    encoder = world.judges[0].encoder
+    calls = encoder.calls
+    records = [engine.step() for _ in range(3)]
+    assert all(not r.failures for r in records)
+    assert all(0.0 <= r.metrics.mean_score <= 1.0 for r in records)
+    assert all(set(r.metrics.scores) == {j.name for j in world.judges} for r in records)
+    # per cycle: one call for the responses (both embedding judges share it), one for the probes
+    assert encoder.calls - calls == 2 * len(records)
+    assert all(len(r.sample_response.split()) <= world.config.max_new_tokens for r in records)
+
+
+def test_the_measured_overlap_names_every_judge(world):
+    report = world.overlap(300)
+    assert report.names == tuple(j.name for j in world.judges) and report.n_probes == 300
+    np.testing.assert_allclose(np.diag(report.correlation), 1.0)
+
+
+def test_the_world_is_registered_and_refuses_a_character_student():
+    registered = get_world("real-judges")
+    assert registered.prompts == PROMPTS
+    with pytest.raises(ConfigError, match="does not write words"):
+        world_student("gru")
+
+
+@pytest.mark.slow
+def test_the_student_learns_what_lexicon_judges_like():
+    """Without MiniLM (seconds): sentiment and commonness alone must be learned."""
+    world = real_judges_world(1, judges=(SentimentJudge(name="positive"), CommonnessJudge(name="common")))
+    engine = world.engine(transfer_every=0)
+    means = [engine.step().metrics.mean_score for _ in range(120)]
+    assert np.mean(means[-20:]) > np.mean(means[:20]) + 0.1
