@@ -155,19 +155,6 @@ class ScalarScopeEngine(Steering):
             the checkpoint's spec)."""
         return load_engine(cls, path, evaluators=evaluators, model=model)
 
-    # state beyond the core in checkpoints (the steering state; a subclass adds its own)
-    def _extra_state(self) -> dict:
-        """JSON-able state; ``init_kwargs`` go back to the constructor."""
-        return {"steering": self.steering_values()}
-
-    def _extra_tensors(self) -> dict[str, torch.Tensor]:
-        return {f"reference.{k}": v for k, v in self.steering_tensors().items()}
-
-    def _load_extra(self, state: dict, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`_extra_state` and :meth:`_extra_tensors` saved."""
-        reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
-        self.restore_steering_state({**state["steering"], "reference": reference})
-
     def export_geometry(self, path, **kwargs):
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
         from scalarscope.engine.geometry_run import run_geometry
@@ -252,7 +239,8 @@ class ScalarScopeEngine(Steering):
         cycle.responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
         cycle.table = score_responses(self.evaluators, [cycle.prompts[p] for p in cycle.row_prompt],
                                       cycle.responses, prompt_ids=[cycle.prompt_ids[p] for p in cycle.row_prompt],
-                                      response_ids=gen.tokens, lengths=gen.lengths)
+                                      response_ids=gen.tokens, lengths=gen.lengths,
+                                      tokenizer=self.tokenizer)
         cycle.failures = evaluator_failures(cycle.index, cycle.table.failures, self.train_names)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
@@ -272,7 +260,7 @@ class ScalarScopeEngine(Steering):
                                 [cycle.prompts[p] for p in cycle.probe_prompt],
                                 self.tokenizer.decode_batch(probe_ids, lengths),
                                 prompt_ids=[cycle.prompt_ids[p] for p in cycle.probe_prompt],
-                                response_ids=probe_ids, lengths=lengths)
+                                response_ids=probe_ids, lengths=lengths, tokenizer=self.tokenizer)
         cycle.failures.extend(evaluator_failures(cycle.index, table.failures, self.train_names))
         return table
 

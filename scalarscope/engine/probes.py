@@ -27,7 +27,8 @@ def score_probes(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.n
     prompt_ids = [tok.encode(p, what="prompt") for p in prompts]
     lengths = np.full(len(ids), ids.shape[1])
     return score_responses(engine.evaluators, [prompts[i] for i in prompt_index], tok.decode_batch(ids, lengths),
-                           prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
+                           prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths,
+                           tokenizer=tok)
 
 
 def predict_and_score(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):

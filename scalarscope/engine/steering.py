@@ -97,6 +97,19 @@ class Steering:
             self._head_updates += 1
 
     # -- checkpoints: plain values and tensors ---------------------------------------------
+    # the engine's checkpoint hooks (a subclass joins its own state to these, through super())
+    def _extra_state(self) -> dict:
+        """JSON-able state beyond the core; ``init_kwargs`` go back to the constructor."""
+        return {"steering": self.steering_values()}
+
+    def _extra_tensors(self) -> dict:
+        return {f"reference.{k}": v for k, v in self.steering_tensors().items()}
+
+    def _load_extra(self, state: dict, tensors: dict) -> None:
+        """Restore what :meth:`_extra_state` and :meth:`_extra_tensors` saved."""
+        reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
+        self.restore_steering_state({**state["steering"], "reference": reference})
+
     def steering_values(self) -> dict:
         """The JSON-able part of the state: {"reward_source": str, "head_updates": int}."""
         return {"reward_source": self._reward_source, "head_updates": int(self._head_updates)}
