@@ -32,7 +32,7 @@ from scalarscope.engine.records import (
 )
 from scalarscope.engine.steering import Steering
 from scalarscope.engine.transfer import AutomaticTransfer, measure_transfer
-from scalarscope.errors import ConfigError, EvaluatorError
+from scalarscope.errors import ConfigError
 from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
@@ -102,7 +102,7 @@ class ScalarScopeEngine(Steering):
         self._state_probe = self.tokenizer.sample_probes(self.config.state_probe_size, self.config.probe_length,
                                                          probe_rng)
         self._state_prompt_ids = [self.tokenizer.encode(STATE_PROMPT)]
-        self.state_probe_scores = self._score_fixed(self._state_probe)  # [S, n_evaluators]
+        self.state_probe_scores = probes.score_state_probe(self, self._state_probe)  # [S, n_evaluators]
 
     # -- public API ------------------------------------------------------------------------
     def step(self) -> CycleRecord:
@@ -332,13 +332,6 @@ class ScalarScopeEngine(Steering):
         """How hard the internal evaluator found each prompt last time: 1 - its mean predicted score,
         plus its uncertainty (spread over samples) and disagreement (spread over heads). Unseen: 1."""
         return np.array([self._prompt_memory.get(p, 1.0) for p in prompts])
-
-    def _score_fixed(self, response_ids: np.ndarray) -> np.ndarray:
-        table = probes.score_probes(self, [STATE_PROMPT], np.zeros(len(response_ids), dtype=int), response_ids)
-        if table.failures:
-            name, problem = table.failures[0]
-            raise EvaluatorError(f"evaluator {name!r} {problem}; it must return a finite score in [0, 1]")
-        return table.sequence
 
     def evaluator_layout(self, n_probes: int = 1000, *, seed: int = 0):
         """True evaluators and the internal heads in one 2-D frame (see :func:`probes.evaluator_layout`)."""
