@@ -130,7 +130,10 @@ def goodhart_markdown(studies, warmups, shares, *, seconds: float) -> str:
         "\"gold falls\" counts runs whose 20-cycle running mean ends more than 0.02 and two standard errors below "
         "its peak. Gao, Schulman & Hilton (2022) fit gold = d(α − β log d) under RL; it is fitted here per run with "
         "a free intercept; d* = exp(α/β − 1) is where the fitted curve peaks (∞: β ≤ 0); \"fit turns\" = d* lies "
-        "inside the run and the fitted curve falls by more than 0.02 after it.", ""]
+        "inside the run and the fitted curve falls by more than 0.02 after it. Two differences from Gao et al.'s "
+        "setting: the conscience is frozen but reads the student's own trunk, which the policy gradient moves, so "
+        "the proxy is not a fixed function of the text (it can fall while it is optimized); and every score is "
+        "squashed into [0, 1], so a gold near 1 has no room left to rise.", ""]
     for label, df in studies:
         lines += study_block(label, df)
     lines += ["### Warmup length: a better-trained conscience", "", rise_table(goodhart_summary(warmups),
