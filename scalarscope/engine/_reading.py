@@ -36,8 +36,8 @@ def reading_for(engine) -> PlainReading:
 
 class PlainReading:
     """Any student: everything through ``generate``, ``forward`` and ``predict_values``. The fixed
-    state probe rides along in the update's teacher-forced pass (its values detached: it measures,
-    it does not train), which costs far less than a pass of its own."""
+    state probe is read without gradients before the update (5 ms for the tiny GPT-2; riding along
+    in the update's teacher-forced pass cost 27 ms, measured with benchmarks/bench_hf_cycle.py)."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -53,9 +53,10 @@ class PlainReading:
                                           temperature=cfg.temperature, generator=cycle.generator)
 
     def start_reads(self, cycle) -> None:
-        """Read the transfer set when due, with the parameters the cycle starts from; the
-        reference policy's logits of the responses are read when first asked for."""
+        """Read the state probe (and the transfer set when due) with the parameters the cycle
+        starts from; the reference policy's logits of the responses are read when first asked for."""
         engine = self.engine
+        self._state = engine.state_probe_predictions()
         self._reference = _Deferred(reference_logits, engine.reference, cycle.prompt_ids, cycle.row_prompt,
                                     cycle.gen.tokens)
         self._transfer = engine._transfer.read() if engine._transfer.due(cycle.index) else None
@@ -65,21 +66,13 @@ class PlainReading:
         return self._reference.result()
 
     def teacher_forced(self, cycle, width: int):
-        """Logits [B, T, V] of the responses and values [B + P, width, H] of responses and probes;
-        reads the state probe in the same pass."""
-        engine, gen, probe_ids = self.engine, cycle.gen, cycle.probe_ids
-        state_ids = engine._state_probe
-        pad = engine.tokenizer.pad_id
-        width_all = max(width, state_ids.shape[1])
-        tokens = np.concatenate([_pad_ids(gen.tokens, width_all, pad), _pad_ids(probe_ids, width_all, pad),
-                                 _pad_ids(state_ids, width_all, pad)])
-        state_row = len(cycle.prompt_ids)  # the state prompt, after the cycle's prompts
-        rows = np.concatenate([cycle.row_prompt, cycle.probe_prompt, np.full(len(state_ids), state_row)])
-        logits, values = engine.model.forward(cycle.prompt_ids + engine._state_prompt_ids, rows, tokens)
-        n_train = len(gen.tokens) + len(probe_ids)
-        state_values = values[n_train:, :state_ids.shape[1]].detach().cpu().numpy()
-        self._state = predicted_scores(state_values, np.full(len(state_ids), state_ids.shape[1]))
-        return logits[:len(gen.tokens), :gen.tokens.shape[1]], values[:n_train, :width]
+        """Logits [B, T, V] of the responses and values [B + P, width, H] of responses and probes."""
+        gen, probe_ids = cycle.gen, cycle.probe_ids
+        pad = self.engine.tokenizer.pad_id
+        tokens = np.concatenate([_pad_ids(gen.tokens, width, pad), _pad_ids(probe_ids, width, pad)])
+        rows = np.concatenate([cycle.row_prompt, cycle.probe_prompt])
+        logits, values = self.engine.model.forward(cycle.prompt_ids, rows, tokens)
+        return logits[:len(gen.tokens), :gen.tokens.shape[1]], values
 
     def forward_rows(self, cycle, rows: np.ndarray, ids: np.ndarray):
         """A teacher-forced pass (logits, values) over responses ``ids`` to the cycle's prompts
