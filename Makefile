@@ -42,8 +42,10 @@ test-fast: setup
 test-browser: setup system-deps
 	$(BIN)/python -m pytest tests -m browser -p no:cacheprovider $(PYTEST_ARGS)
 
-results: setup
+results: setup  # the whole results document, then its conscience section, then the real judges' document
 	$(BIN)/python examples/path_a_vs_b.py
+	$(BIN)/python examples/goodhart_results.py
+	$(BIN)/python examples/real_judges_results.py
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

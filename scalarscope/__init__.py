@@ -46,6 +46,9 @@ _LAZY = {
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",
     "compare_targeting": "scalarscope.sweeps",
+    # the conscience study (Goodhart): conscience-only training, measured by the judges
+    "goodhart": "scalarscope.sweeps.goodhart_study",
+    "goodhart_summary": "scalarscope.sweeps.goodhart_fit",
 }
 
 __all__ = [

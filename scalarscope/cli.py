@@ -17,6 +17,8 @@ _SUBCOMMANDS = [
     ("sweep", "scalarscope.sweeps.cli:add_sweep", "overlap x seed sweep of holdout transfer"),
     ("export-onnx", "scalarscope.onnx.cli:add_export_onnx", "export a checkpoint's student to ONNX"),
     ("score", "scalarscope.onnx.cli:add_score", "score a response with an exported ONNX conscience"),
+    ("goodhart", "scalarscope.sweeps.goodhart_cli:add_goodhart",
+     "conscience-only training: proxy and gold against sqrt(KL)"),
 ]
 
 

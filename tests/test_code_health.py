@@ -72,7 +72,7 @@ def test_onnx_session_class_has_its_own_name():
     from scalarscope.onnx import OnnxConscience
     from scalarscope.onnx import conscience as onnx_conscience
 
-    assert OnnxConscience is not Conscience and onnx_conscience.Conscience is OnnxConscience
+    assert OnnxConscience is not Conscience and not hasattr(onnx_conscience, "Conscience")
 
 
 def test_one_evaluator_pca_agrees_with_scikit_learn():

@@ -239,3 +239,28 @@ def test_the_state_read_in_the_update_pass_is_the_state_the_cycle_starts_from():
         record = engine.step()
         np.testing.assert_allclose(record.state, before.ravel(), atol=1e-5)
     assert not np.allclose(engine.state_probe_predictions().ravel(), record.state)  # the update moved it
+
+
+def test_gpt2_under_its_own_conscience_resumes_exactly(tmp_path):
+    """KL to the reference and conscience-only training with the GPT-2 student; save and resume
+    across the switch of reward source."""
+    def build():
+        return ScalarScopeEngine(model=tiny_gpt2(seed=3), evaluators=correlated_evaluators(3, 0.8, seed=3),
+                                 holdout="calibration", seed=3, config=SMALL)
+
+    straight = build()
+    straight.run(6, progress=False)
+    straight.reward_source = "conscience"
+    straight.run(6, progress=False)
+    first = build()
+    first.run(6, progress=False)
+    first.reward_source = "conscience"
+    first.run(3, progress=False)
+    first.save(tmp_path / "c.ck")
+    resumed = ScalarScopeEngine.load(tmp_path / "c.ck")
+    assert resumed.reward_source == "conscience"
+    resumed.run(3, progress=False)
+    a = straight.history.to_frame().drop(columns="wall_ms")
+    pd.testing.assert_frame_equal(a, resumed.history.to_frame().drop(columns="wall_ms"))
+    assert a.kl.iloc[0] == pytest.approx(0.0, abs=1e-6) and a.kl.iloc[-1] > 0  # 0 against itself, then it moves
+    assert a.reward_source.tolist() == ["evaluators"] * 6 + ["conscience"] * 6

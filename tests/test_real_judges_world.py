@@ -68,3 +68,14 @@ def test_the_student_learns_what_lexicon_judges_like():
     engine = world.engine(transfer_every=0)
     means = [engine.step().metrics.mean_score for _ in range(120)]
     assert np.mean(means[-20:]) > np.mean(means[:20]) + 0.1
+
+
+def test_cli_runs_the_real_judges_world(tmp_path, capsys):
+    from scalarscope.cli import main
+
+    assert main(["run", "--world", "real-judges", "--cycles", "2", "--holdout", "positive", "--no-progress",
+                 "--export", str(tmp_path / "rj.json")]) == 0
+    out = capsys.readouterr().out
+    assert "holdout transfer (positive)" in out and (tmp_path / "rj.json").exists()
+    assert main(["run", "--world", "real-judges", "--student", "tiny-gpt2", "--cycles", "1", "--no-progress"]) == 2
+    assert "--student applies to the default world" in capsys.readouterr().err

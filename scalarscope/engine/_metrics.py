@@ -37,7 +37,7 @@ def cycle_metrics(*, table: ScoreTable, train_cols: np.ndarray, names: Sequence[
         predicted_score=float(predicted.mean()), surprise=surprise, critic_surprise=critic_surprise,
         head_error=float(np.abs(predicted - truth)[valid].mean()) if valid.any() else nan,
         mean_length=float(np.mean(lengths)), entropy=losses["entropy"], grad_norm=losses["grad_norm"],
-        scores=scores)
+        kl=losses.get("kl", 0.0), scores=scores)
 
 
 def evaluator_failures(cycle: int, problems: Sequence[tuple[str, str]], train_names: Sequence[str]) -> list[FailureEvent]:

@@ -23,6 +23,7 @@ import torch
 
 from scalarscope.engine import _update
 from scalarscope.engine._threads import probe_worker
+from scalarscope.engine.kl import reference_logits
 from scalarscope.evaluators.scalar_head import predicted_scores
 from scalarscope.student.protocol import SharedPromptStudent
 
@@ -52,9 +53,16 @@ class PlainReading:
                                           temperature=cfg.temperature, generator=cycle.generator)
 
     def start_reads(self, cycle) -> None:
-        """Read the transfer set when due, with the parameters the cycle starts from."""
+        """Read the transfer set when due, with the parameters the cycle starts from; the
+        reference policy's logits of the responses are read when first asked for."""
         engine = self.engine
+        self._reference = _Deferred(reference_logits, engine.reference, cycle.prompt_ids, cycle.row_prompt,
+                                    cycle.gen.tokens)
         self._transfer = engine._transfer.read() if engine._transfer.due(cycle.index) else None
+
+    def reference_logits(self) -> torch.Tensor:
+        """The reference policy's teacher-forced logits [B, T, V] of this cycle's responses (for KL)."""
+        return self._reference.result()
 
     def teacher_forced(self, cycle, width: int):
         """Logits [B, T, V] of the responses and values [B + P, width, H] of responses and probes;
@@ -90,7 +98,7 @@ class PlainReading:
         return out
 
     def abandon(self) -> None:
-        self._state = self._transfer = None
+        self._state = self._transfer = self._reference = None
 
 
 class SharedPromptReading(PlainReading):
@@ -120,6 +128,8 @@ class SharedPromptReading(PlainReading):
         ids = np.concatenate([state_ids, cycle.probe_ids])
         self._reading = probe_worker().submit(engine.model.read_probes, self._states, rows, ids,
                                               keep_from=len(state_ids))
+        self._reference = probe_worker().submit(reference_logits, engine.reference, cycle.prompt_ids,
+                                                cycle.row_prompt, cycle.gen.tokens)
         if engine._transfer.due(cycle.index):
             self._transfer_reading = probe_worker().submit(engine._transfer.read)
 
@@ -151,7 +161,20 @@ class SharedPromptReading(PlainReading):
         return None if reading is None else reading.result()
 
     def abandon(self) -> None:
-        self._reading = self._transfer_reading = self._states = None
+        self._reading = self._transfer_reading = self._states = self._reference = None
+
+
+class _Deferred:
+    """A call made when its result is first asked for (the plain path's stand-in for a future)."""
+
+    def __init__(self, fn, *args):
+        self._call, self._done, self._value = (fn, args), False, None
+
+    def result(self):
+        if not self._done:
+            fn, args = self._call
+            self._value, self._done = fn(*args), True
+        return self._value
 
 
 def _pad_ids(ids: np.ndarray, width: int, pad: int) -> np.ndarray:

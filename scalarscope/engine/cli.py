@@ -36,6 +36,9 @@ def add_run(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--evaluators", type=_int_at_least(1, "--evaluators 5"), default=5,
                         help="number of synthetic evaluators")
     parser.add_argument("--holdout", default=None, help="evaluator to hold out (e.g. clarity)")
+    parser.add_argument("--world", default="default", choices=["default", "real-judges"],
+                        help="default: characters and synthetic evaluators; real-judges: a word-writing GPT-2 "
+                             "judged by MiniLM, VADER and word statistics")
     parser.add_argument("--student", default="gru", choices=["gru", "tiny-gpt2"],
                         help="the student model (tiny-gpt2: a small GPT-2 built offline)")
     parser.add_argument("--budget", type=_int_at_least(1, "--budget 512"), default=None,
@@ -91,13 +94,33 @@ def check_run_outputs(args: argparse.Namespace) -> None:
         check_geometry_path(args.export)
 
 
+def _real_judges_engine(args: argparse.Namespace):
+    """The real-judges world's engine (its own student over words; --overlap, --evaluators and
+    --student do not apply: the judges' overlap is measured, not set)."""
+    from scalarscope.errors import ConfigError
+    from scalarscope.governor import GovernorConfig, TokenPool
+    from scalarscope.worlds.real_judges import real_judges_world
+
+    if args.student != "gru":
+        raise ConfigError("--student applies to the default world; the real-judges world has its own word-level "
+                          "tiny GPT-2 (drop --student)")
+    world = real_judges_world(args.seed)
+    config = world.config
+    per_cycle = config.batch_size * config.max_new_tokens if args.budget is None else args.budget
+    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=per_cycle, budget_strategy=args.strategy))
+    return world.engine(holdout=args.holdout, token_pool=pool)
+
+
 def run_command(args: argparse.Namespace) -> int:
     from scalarscope.engine.default_world import build_default_world
     from scalarscope.engine.summary import summarize
 
     check_run_outputs(args)
-    engine = build_default_world(overlap=args.overlap, seed=args.seed, n=args.evaluators, holdout=args.holdout,
-                                 budget=args.budget, strategy=args.strategy, student=args.student)
+    if args.world == "real-judges":
+        engine = _real_judges_engine(args)
+    else:
+        engine = build_default_world(overlap=args.overlap, seed=args.seed, n=args.evaluators, holdout=args.holdout,
+                                     budget=args.budget, strategy=args.strategy, student=args.student)
     start = time.perf_counter()
     try:
         with _stop_on_signals():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scalarscope.errors import check_scalar
+from scalarscope.errors import ConfigError, check_scalar
 
 DEFAULT_PROMPTS = (
     "rate this answer:",
@@ -36,6 +36,16 @@ class EngineConfig:
     torch_threads: threads torch may use while a cycle runs (restored afterwards). One is fastest
         for the default student, whose ops are too small to split, and it never stalls when other
         work shares the cores; None leaves torch's own setting.
+    kl_coef: weight of the per-token KL penalty to the reference policy (0: KL measured, not
+        penalised; see :mod:`scalarscope.engine.kl`). The default 0 is measured
+        (``examples/kl_coef_scan.py``, 3 seeds x 300 cycles, overlaps 0 and 0.87): up to 0.1 the
+        default world's numbers do not move (the policy still collapses, entropy 0.003-0.03); from
+        0.3 on the penalty keeps the entropy (3.1 nats at 0.3, 3.6 at 0.5, 3.8 at 1) but costs score
+        (at overlap 0.87: 0.999 at 0, 0.978 at 0.3, 0.883 at 0.5, 0.716 at 1); holdout transfer does
+        not change at any value (0.903-0.905), and revisions after cycle 50 stay at 0 up to 0.3
+        (0.003 at 0.5, 0.025 at 1). No value buys the default world anything it measures.
+    conscience_learns: under ``reward_source="conscience"``, whether the scalar head keeps learning
+        from the evaluators (default: frozen; see :mod:`scalarscope.engine.steering`).
     """
 
     batch_size: int = 32
@@ -52,6 +62,8 @@ class EngineConfig:
     transfer_every: int = 25
     transfer_probes: int = 256
     torch_threads: int | None = 1
+    kl_coef: float = 0.0
+    conscience_learns: bool = False
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size"):
@@ -66,6 +78,9 @@ class EngineConfig:
         check_scalar(self.learning_rate, "learning_rate", min_value=0.0, include_min=False)
         for name in ("head_weight", "entropy_weight", "grad_clip"):
             check_scalar(getattr(self, name), name, min_value=0.0)
+        check_scalar(self.kl_coef, "kl_coef", min_value=0.0, hint="Use 0 to measure KL without penalising it.")
+        if not isinstance(self.conscience_learns, bool):
+            raise ConfigError(f"conscience_learns must be True or False, got {self.conscience_learns!r}")
 
     def replace(self, **changes) -> EngineConfig:
         return replace(self, **changes)

@@ -17,8 +17,8 @@ def build_default_world(*, overlap: float = 0.5, seed: int = 0, n: int = 5, hold
                         config: EngineConfig | None = None, student: str = "gru") -> ScalarScopeEngine:
     """An untrained engine of the default world: ``n`` evaluators at ``overlap``, holding out
     ``holdout``; ``budget`` tokens per cycle (None: one full batch, ``batch_size * max_new_tokens``);
-    the named ``student`` (see :data:`scalarscope.worlds.STUDENTS`)."""
-    from scalarscope.worlds import build_student
+    the named ``student`` (see :data:`scalarscope.student.STUDENTS`)."""
+    from scalarscope.student import build_student
 
     config = config or EngineConfig()
     per_cycle = config.batch_size * config.max_new_tokens if budget is None else budget

@@ -21,6 +21,7 @@ from scalarscope.engine._reading import reading_for
 from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
+from scalarscope.engine.kl import kl_penalty, sequence_kl, token_kl
 from scalarscope.engine.probes import STATE_PROMPT
 from scalarscope.engine.records import (
     CycleRecord,
@@ -29,8 +30,9 @@ from scalarscope.engine.records import (
     TrainingMetrics,
     frozen_array,
 )
+from scalarscope.engine.steering import Steering
 from scalarscope.engine.transfer import AutomaticTransfer, measure_transfer
-from scalarscope.errors import ConfigError, EvaluatorError
+from scalarscope.errors import ConfigError
 from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
@@ -40,7 +42,7 @@ from scalarscope.student import default_student
 from scalarscope.student.generation import Generation
 
 
-class ScalarScopeEngine:
+class ScalarScopeEngine(Steering):
     """Trains a student from the scalar feedback of several evaluators, one cycle at a time.
 
     model: a :class:`~scalarscope.student.Student` (default: the GRU student built from ``seed``).
@@ -48,6 +50,9 @@ class ScalarScopeEngine:
     token_pool: the governor's :class:`TokenPool` (default: exactly one batch of tokens per cycle).
     holdout: name of an evaluator that only measures, never trains (for holdout transfer).
     seed: the one seed; each cycle's randomness derives from (seed, cycle).
+
+    ``reward_source`` ("evaluators" or "conscience"), ``set_reference()`` and the ``kl`` each cycle
+    records: see :mod:`scalarscope.engine.steering` and :mod:`scalarscope.engine.kl`.
     """
 
     def __init__(self, model=None, evaluators=None, token_pool: TokenPool | None = None, *,
@@ -88,6 +93,7 @@ class ScalarScopeEngine:
         self._device = getattr(self.model, "device", torch.device("cpu"))
         self._reader = reading_for(self)
         self._fix_state_probe()
+        self._init_steering()  # reward source "evaluators"; the reference policy: the student as built
 
     def _fix_state_probe(self) -> None:
         """The fixed random responses whose predicted scores are the geometry state, and every
@@ -96,7 +102,7 @@ class ScalarScopeEngine:
         self._state_probe = self.tokenizer.sample_probes(self.config.state_probe_size, self.config.probe_length,
                                                          probe_rng)
         self._state_prompt_ids = [self.tokenizer.encode(STATE_PROMPT)]
-        self.state_probe_scores = self._score_fixed(self._state_probe)  # [S, n_evaluators]
+        self.state_probe_scores = probes.score_state_probe(self, self._state_probe)  # [S, n_evaluators]
 
     # -- public API ------------------------------------------------------------------------
     def step(self) -> CycleRecord:
@@ -148,17 +154,6 @@ class ScalarScopeEngine:
         model: a student of the saved structure to load the weights into (default: rebuilt from
             the checkpoint's spec)."""
         return load_engine(cls, path, evaluators=evaluators, model=model)
-
-    # subclasses keep their own state in checkpoints through these three
-    def _extra_state(self) -> dict:
-        """JSON-able state a subclass adds; ``init_kwargs`` go back to the constructor."""
-        return {}
-
-    def _extra_tensors(self) -> dict[str, torch.Tensor]:
-        return {}
-
-    def _load_extra(self, state: dict, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`_extra_state` and :meth:`_extra_tensors` saved."""
 
     def export_geometry(self, path, **kwargs):
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
@@ -244,7 +239,8 @@ class ScalarScopeEngine:
         cycle.responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
         cycle.table = score_responses(self.evaluators, [cycle.prompts[p] for p in cycle.row_prompt],
                                       cycle.responses, prompt_ids=[cycle.prompt_ids[p] for p in cycle.row_prompt],
-                                      response_ids=gen.tokens, lengths=gen.lengths)
+                                      response_ids=gen.tokens, lengths=gen.lengths,
+                                      tokenizer=self.tokenizer)
         cycle.failures = evaluator_failures(cycle.index, cycle.table.failures, self.train_names)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
@@ -264,35 +260,45 @@ class ScalarScopeEngine:
                                 [cycle.prompts[p] for p in cycle.probe_prompt],
                                 self.tokenizer.decode_batch(probe_ids, lengths),
                                 prompt_ids=[cycle.prompt_ids[p] for p in cycle.probe_prompt],
-                                response_ids=probe_ids, lengths=lengths)
+                                response_ids=probe_ids, lengths=lengths, tokenizer=self.tokenizer)
         cycle.failures.extend(evaluator_failures(cycle.index, table.failures, self.train_names))
         return table
 
     def _update(self, cycle: Cycle) -> dict[str, float]:
-        """One optimisation step on the responses and the off-policy probes; returns its losses."""
+        """One optimisation step on the responses and the off-policy probes; returns its losses.
+        The policy learns from the reward source's per-token rewards; the scalar head from the
+        evaluators, unless it is the frozen conscience (then no evaluator score is used at all)."""
         cfg, gen = self.config, cycle.gen
-        probe_table = self._score_probes(cycle)
         width = max(gen.tokens.shape[1], cycle.probe_ids.shape[1])
-        targets = _update.head_targets(cycle.table, probe_table, self._train_cols, gen.lengths,
-                                       cycle.probe_ids.shape[1], width)
-        rewards = _update.token_rewards(cycle.table, self._train_cols, gen.lengths, gen.tokens.shape[1])
+        head_learns = self.head_learns()
+        if head_learns:
+            targets = _update.head_targets(cycle.table, self._score_probes(cycle), self._train_cols, gen.lengths,
+                                           cycle.probe_ids.shape[1], width)
+        rewards = self.policy_rewards(cycle.table, self._train_cols, gen)
         self._reader.start_reads(cycle)
         logits, values = self._reader.teacher_forced(cycle, width)
         pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
-        h_loss = head_loss(values, *targets)
+        h_loss = head_loss(values, *targets) if head_learns else torch.zeros((), device=logits.device)
         loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
+        kl_tokens = None
+        if cfg.kl_coef:  # the penalty needs the reference now; without it KL is read after the backward pass
+            kl_tokens = token_kl(logits, self._reader.reference_logits(), temperature=cfg.temperature)
+            loss = loss + cfg.kl_coef * kl_penalty(kl_tokens, gen.used)
         losses = {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
                   "entropy": entropy.item(), "grad_norm": 0.0}
-        return self._step(cycle, loss, losses)
+        return self._step(cycle, loss, losses, lambda: kl_tokens if kl_tokens is not None else
+                          token_kl(logits.detach(), self._reader.reference_logits(), temperature=cfg.temperature))
 
-    def _step(self, cycle: Cycle, loss, losses: dict[str, float]) -> dict[str, float]:
-        """Backward, clip and step, unless the loss or the gradient is not finite (recorded)."""
+    def _step(self, cycle: Cycle, loss, losses: dict[str, float], kl_tokens) -> dict[str, float]:
+        """Backward, clip and step, unless the loss or the gradient is not finite (recorded);
+        ``kl_tokens()`` gives the per-token KL to the reference, read after the backward pass."""
         if not np.isfinite(losses["loss"]):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
                                                f"non-finite loss ({losses['loss']}); update skipped"))
             return dict.fromkeys(losses, 0.0)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        losses["kl"] = float(sequence_kl(kl_tokens(), cycle.gen.used).mean())
         grad_norm = float(_update.clip_gradients(self.model.parameters(), self.config.grad_clip))
         if not np.isfinite(grad_norm):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
@@ -303,6 +309,7 @@ class ScalarScopeEngine:
         self._reader.before_step()
         self.optimizer.step()
         cycle.stepped = True
+        self._count_head_update()
         return losses
 
     def _update_critic(self, cycle: Cycle) -> None:
@@ -325,13 +332,6 @@ class ScalarScopeEngine:
         """How hard the internal evaluator found each prompt last time: 1 - its mean predicted score,
         plus its uncertainty (spread over samples) and disagreement (spread over heads). Unseen: 1."""
         return np.array([self._prompt_memory.get(p, 1.0) for p in prompts])
-
-    def _score_fixed(self, response_ids: np.ndarray) -> np.ndarray:
-        table = probes.score_probes(self, [STATE_PROMPT], np.zeros(len(response_ids), dtype=int), response_ids)
-        if table.failures:
-            name, problem = table.failures[0]
-            raise EvaluatorError(f"evaluator {name!r} {problem}; it must return a finite score in [0, 1]")
-        return table.sequence
 
     def evaluator_layout(self, n_probes: int = 1000, *, seed: int = 0):
         """True evaluators and the internal heads in one 2-D frame (see :func:`probes.evaluator_layout`)."""
@@ -383,7 +383,7 @@ class ScalarScopeEngine:
                                       f"state trajectory effective dimension fell to {frame.effective_dim:.2f}"),)
         self._collapsed = now_collapsed
         record = replace(record, spectrum=frozen_array(spectrum), speed=frame.speed, curvature=frame.curvature,
-                          effective_dim=frame.effective_dim, failures=failures,
+                          effective_dim=frame.effective_dim, failures=failures, reward_source=self.reward_source,
                           wall_ms=(time.perf_counter() - start) * 1000.0)
         self.history.append(record)
         self.cycle += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scalarscope.engine._threads import torch_threads
+from scalarscope.errors import EvaluatorError
 from scalarscope.evaluators.base import score_responses
 from scalarscope.evaluators.scalar_head import predicted_scores
 from scalarscope.geometry import layout_from_scores
@@ -27,7 +28,19 @@ def score_probes(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.n
     prompt_ids = [tok.encode(p, what="prompt") for p in prompts]
     lengths = np.full(len(ids), ids.shape[1])
     return score_responses(engine.evaluators, [prompts[i] for i in prompt_index], tok.decode_batch(ids, lengths),
-                           prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
+                           prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths,
+                           tokenizer=tok)
+
+
+def score_state_probe(engine, ids: np.ndarray) -> np.ndarray:
+    """Every evaluator's scores [S, n] of the fixed state probe ``ids`` [S, L] after the state
+    prompt; an evaluator that fails on it is an error (the state and the checkpoint fingerprint
+    need every score)."""
+    table = score_probes(engine, [STATE_PROMPT], np.zeros(len(ids), dtype=int), ids)
+    if table.failures:
+        name, problem = table.failures[0]
+        raise EvaluatorError(f"evaluator {name!r} {problem}; it must return a finite score in [0, 1]")
+    return table.sequence
 
 
 def predict_and_score(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):

@@ -72,6 +72,7 @@ class TrainingMetrics:
     mean_length: float = 0.0
     entropy: float = 0.0
     grad_norm: float = 0.0
+    kl: float = 0.0  # KL to the reference policy, per response (summed over tokens), batch mean
     scores: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -140,10 +141,11 @@ class CycleRecord:
     speed: float = 0.0  # |state - previous state|
     curvature: float = 0.0  # turning angle / pi of the state trajectory, in [0, 1]
     effective_dim: float = 0.0  # participation ratio of the trailing window (0 until defined)
+    reward_source: str = "evaluators"  # what the policy learned from this cycle ("evaluators" | "conscience")
 
     def row(self) -> dict[str, object]:
         """One flat row for :meth:`History.to_frame`."""
-        row: dict[str, object] = {"cycle": self.cycle, "status": self.status}
+        row: dict[str, object] = {"cycle": self.cycle, "status": self.status, "reward_source": self.reward_source}
         row.update(self.metrics.as_dict())
         row["n_failures"] = len(self.failures)
         row["wall_ms"] = self.wall_ms

@@ -83,7 +83,7 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         return summarize_outcomes([r.revision for r in self.history])
 
     def _extra_state(self) -> dict:
-        return {"init_kwargs": {"revision": self.revision_config}}
+        return {**super()._extra_state(), "init_kwargs": {"revision": self.revision_config}}
 
     # -- detect, target, rewrite, keep the better ----------------------------------------
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
@@ -158,7 +158,7 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         """Score responses with the training evaluators only (the holdout must not steer training)."""
         return score_responses([self.evaluators[i] for i in self._train_cols], prompts,
                                self.tokenizer.decode_batch(tokens, lengths), prompt_ids=prompt_ids,
-                               response_ids=tokens, lengths=lengths)
+                               response_ids=tokens, lengths=lengths, tokenizer=self.tokenizer)
 
     # -- learn from the pairs --------------------------------------------------------------
     def _update(self, cycle) -> dict[str, float]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalarscope.charset import CharTokenizer
 from scalarscope.errors import EvaluatorError, check_scalar
 from scalarscope.evaluators.base import check_evaluators, score_responses
-from scalarscope.student.tokenizer import CharTokenizer
 
 PROBE_PROMPTS = ("rate this answer:", "explain the result.", "is the claim correct?", "give a short verdict:")
 

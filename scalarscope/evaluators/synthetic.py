@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scalarscope._numeric import sigmoid
+from scalarscope.charset import BOS, CharTokenizer
 from scalarscope.errors import ConfigError, EvaluatorError, check_scalar, check_seed
 from scalarscope.export.records import CRITERIA  # the five criteria the Desktop viewer shows
-from scalarscope.student.tokenizer import BOS, CharTokenizer
 
 # The feature table holds latent_dim x vocab^2 numbers and is whitened in O(latent_dim^3): 64
 # evaluators build in ~0.2 s, 128 in ~4 s, 10,000 in minutes. More than this is refused.

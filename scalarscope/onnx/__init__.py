@@ -5,7 +5,7 @@
 the training evaluators would, and generates text with its own self-assessment.
 
 Importing this package imports neither torch nor onnxruntime: names resolve on first use, so a
-deployment that has only ``onnxruntime`` can ``from scalarscope.onnx import OnnxConscience`` (``Conscience`` is its old name).
+deployment that has only ``onnxruntime`` can ``from scalarscope.onnx import OnnxConscience``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from scalarscope.onnx.errors import OnnxModelError, OnnxModelNotFoundError
 
 _LAZY = {
     "OnnxConscience": "scalarscope.onnx.conscience",
-    "Conscience": "scalarscope.onnx.conscience",  # the old name of OnnxConscience
     "ConscienceScore": "scalarscope.onnx.conscience",
     "Generated": "scalarscope.onnx.conscience",
     "FORMAT": "scalarscope.onnx.conscience",

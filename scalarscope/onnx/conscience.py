@@ -20,9 +20,9 @@ from types import MappingProxyType
 import numpy as np
 
 from scalarscope._numeric import frozen_array, sigmoid
+from scalarscope.charset import BOS, EOS, PAD, CharTokenizer
 from scalarscope.errors import ConfigError, check_scalar
 from scalarscope.onnx.errors import OnnxModelError, OnnxModelNotFoundError
-from scalarscope.student.tokenizer import BOS, EOS, PAD, CharTokenizer
 
 FORMAT = "scalarscope-onnx-1"
 INPUTS = ("tokens", "state")  # int64 [batch, seq]; float32 [1, batch, width] (zeros: fresh sequence)
@@ -236,11 +236,6 @@ class OnnxConscience:
         token_array.setflags(write=False)
         assessment = ConscienceScore.from_values(self.names, np.array(values).reshape(-1, len(self.names)))
         return Generated(prompt, self._codec.decode(token_array), token_array, stopped, assessment)
-
-
-# The old name, kept because scalarscope.onnx.export (owned by the student engineers) and users'
-# scripts import it; new code says OnnxConscience.
-Conscience = OnnxConscience
 
 
 def _pick(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:

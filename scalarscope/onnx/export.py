@@ -51,7 +51,7 @@ def export_onnx(source, path, *, include_head: bool = True, evaluator_names=None
 
     evaluator_names: head names for a bare student (default: the engine's ``train_names``, or
         ``head0, head1, ...``).
-    include_head: False leaves the scalar head out (a policy-only graph; Conscience refuses it).
+    include_head: False leaves the scalar head out (a policy-only graph; OnnxConscience refuses it).
     check: run the written graph in onnxruntime on random sequences and raise
         :class:`OnnxModelError` if it differs from torch by more than 1e-4.
     """
@@ -109,13 +109,13 @@ def export_onnx(source, path, *, include_head: bool = True, evaluator_names=None
 @torch.no_grad()
 def _check_parity(student: CharStudent, path: Path) -> None:
     """Run a few random sequences through torch and onnxruntime; raise if they disagree."""
-    from scalarscope.onnx.conscience import Conscience
+    from scalarscope.onnx.conscience import OnnxConscience
 
     rng = np.random.default_rng(0)
     tokens = student.tokenizer.sample_probes(4, 12, rng)
     state = rng.normal(size=(1, 4, student.width)).astype(np.float32)
     expected = [t.numpy() for t in _Graph(student, True).eval()(torch.from_numpy(tokens), torch.from_numpy(state))]
-    got = Conscience(path, threads=1).run(tokens, state)
+    got = OnnxConscience(path, threads=1).run(tokens, state)
     worst = max(float(np.abs(a - b).max()) for a, b in zip(expected, got, strict=True))
     if not worst <= PARITY_TOLERANCE:
         raise OnnxModelError(f"exported graph {str(path)!r} differs from torch by {worst:.2e} "

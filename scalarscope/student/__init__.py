@@ -23,11 +23,31 @@ def default_student(*, seed: int = 0, width: int = 64, n_heads: int = 1):
     return CharStudent(width=width, n_heads=n_heads, seed=seed)
 
 
+STUDENTS: dict[str, str] = {
+    "gru": "the default character GRU (width 64)",
+    "tiny-gpt2": "a 2-layer GPT-2 (width 64) over the same characters, built from a GPT2Config",
+}
+
+
+def build_student(name: str = "gru", *, seed: int = 0):
+    """A registered student by name (see :data:`STUDENTS`), built from ``seed``; nothing downloaded."""
+    from scalarscope.errors import ConfigError
+
+    if name == "gru":
+        return default_student(seed=seed)
+    if name == "tiny-gpt2":
+        from scalarscope.student.hf import tiny_gpt2
+
+        return tiny_gpt2(seed=seed)
+    raise ConfigError(f"student={name!r} is not a known student; choose one of {sorted(STUDENTS)}, or pass a "
+                      "Student object to ScalarScopeEngine(model=...)")
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'scalarscope.student' has no attribute {name!r}")
 
 
-__all__ = ["ALPHABET", "BOS", "EOS", "PAD", "CharStudent", "CharTokenizer", "Generation", "HFStudent", "HFTokenizer",
+__all__ = ["ALPHABET", "BOS", "EOS", "PAD", "STUDENTS", "CharStudent", "build_student", "CharTokenizer", "Generation", "HFStudent", "HFTokenizer",
            "Student", "Tokenizer", "char_tokenizer_hf", "default_student", "tiny_gpt2"]

@@ -42,7 +42,7 @@ class RunSpec:
     cycles: int
     n_evaluators: int
     transfer_probes: int
-    student: str = "gru"  # a name in scalarscope.worlds.STUDENTS
+    student: str = "gru"  # a name in scalarscope.student.STUDENTS
 
 
 def evaluator_names(n_evaluators: int) -> tuple[str, ...]:
@@ -131,7 +131,7 @@ def plan_runs(*, overlaps, seeds, cycles: int, holdout: str | None, n_evaluators
                                  "A correlation needs at least 3 probes; 2000 is the protocol's size.")
     names = evaluator_names(n_evaluators)
     check_holdout(holdout, names)
-    from scalarscope.worlds import STUDENTS
+    from scalarscope.student import STUDENTS
 
     if student not in STUDENTS:
         raise SweepError(f"student={student!r} is not a known student; choose one of {sorted(STUDENTS)}")

@@ -5,6 +5,8 @@ Live panels (display them, move their controls, call their methods):
 * :class:`EvaluatorPanel`: overlap, number of evaluators, holdout -> evaluator PCA and correlation;
 * :class:`GovernorPanel`: token budget and strategy of a :class:`~scalarscope.governor.TokenPool`;
 * :class:`TransferExplorer`: Path A vs Path B from a slider, each release training a fresh student;
+* :class:`GoodhartView`: proxy and gold against sqrt(KL) under conscience-only training, a warmup
+  slider, Path A and Path B side by side (from :func:`scalarscope.goodhart`'s DataFrame);
 * :class:`TrainingDashboard`: Step / Run N / Stop over an engine, with spectra, evaluator PCA with
   the internal heads, training curves and tokens, plus an :class:`ExportPanel`.
 
@@ -20,6 +22,7 @@ from scalarscope.widgets.evaluator_figures import overlap_figures
 from scalarscope.widgets.evaluator_panel import EvaluatorPanel
 from scalarscope.widgets.export_panel import ExportPanel
 from scalarscope.widgets.geometry_figures import geometry_figure
+from scalarscope.widgets.goodhart_view import GoodhartView
 from scalarscope.widgets.governor_panel import GovernorPanel
 from scalarscope.widgets.revision_figures import revision_figure
 from scalarscope.widgets.series import TrainingSeries
@@ -28,7 +31,7 @@ from scalarscope.widgets.training_figures import dashboard_figures, dashboard_fr
 from scalarscope.widgets.transfer_explorer import TransferExplorer
 
 __all__ = [
-    "EvaluatorPanel", "ExportPanel", "FigureView", "FrameThrottle", "GovernorPanel", "TrainingDashboard",
+    "EvaluatorPanel", "ExportPanel", "FigureView", "FrameThrottle", "GoodhartView", "GovernorPanel", "TrainingDashboard",
     "TrainingSeries", "TransferExplorer", "dashboard_figures", "dashboard_frame", "geometry_figure", "overlap_figures",
     "revision_figure", "sweep_figure",
 ]

@@ -12,25 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scalarscope.errors import ConfigError
-
-STUDENTS: dict[str, str] = {
-    "gru": "the default character GRU (width 64)",
-    "tiny-gpt2": "a 2-layer GPT-2 (width 64) over the same characters, built from a GPT2Config",
-}
-
-
-def build_student(name: str = "gru", *, seed: int = 0):
-    """A registered student by name (see :data:`STUDENTS`), built from ``seed``; nothing downloaded."""
-    if name == "gru":
-        from scalarscope.student import default_student
-
-        return default_student(seed=seed)
-    if name == "tiny-gpt2":
-        from scalarscope.student.hf import tiny_gpt2
-
-        return tiny_gpt2(seed=seed)
-    raise ConfigError(f"student={name!r} is not a known student; choose one of {sorted(STUDENTS)}, or pass a "
-                      "Student object to ScalarScopeEngine(model=...)")
+from scalarscope.student import STUDENTS as STUDENTS  # the worlds' students, by name
+from scalarscope.student import build_student
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,74 @@
+"""Conscience-only training against gold: run the studies, write their section of the results document.
+
+    python examples/goodhart_results.py            # 2 overlaps x 5 seeds, two KL settings, warmup and
+                                                   # context studies (minutes on 2 cores)
+    python examples/goodhart_results.py --quick    # a small run, written to runs/ (not to docs/)
+
+The section ("Judgment without the judges") replaces the one already in the document, or goes
+before "## Limitations"; the rest of the document is left as it is. ``examples/path_a_vs_b.py``
+can produce the same section through ``goodhart_section`` in its ``extra_sections``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scalarscope._atomic import atomic_write_text
+from scalarscope.sweeps.goodhart_report import TITLE, goodhart_section
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "RESULTS_AND_LIMITATIONS.md"
+
+
+def splice(document: str, section: str, *, before: str = "## Limitations") -> str:
+    """``document`` with its section titled ``TITLE`` replaced by ``section`` (or ``section`` inserted
+    before the heading ``before``, or appended)."""
+    section = section.strip() + "\n\n"
+    if TITLE in document:
+        start = document.index(TITLE)
+        following = document.find("\n## ", start + len(TITLE))
+        end = following + 1 if following >= 0 else len(document)
+        return document[:start] + section + document[end:]
+    if f"\n{before}" in document:
+        at = document.index(f"\n{before}") + 1
+        return document[:at] + section + document[at:]
+    return document.rstrip("\n") + "\n\n" + section
+
+
+def code_version() -> str:
+    """' from commit abc1234' (marked when scalarscope/ has uncommitted edits), or ''."""
+    try:
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
+                                  timeout=10).stdout.strip()
+
+        dirty = " with uncommitted changes" if git("status", "--porcelain", "scalarscope") else ""
+        return f" from commit {git('rev-parse', '--short', 'HEAD')}{dirty}"
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small studies, written under runs/")
+    parser.add_argument("--jobs", type=int, default=None, help="local worker processes (default: all cores)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds of the main studies (default 5; quick: 2)")
+    parser.add_argument("--out", default=None, help="markdown to update (default docs/RESULTS_AND_LIMITATIONS.md)")
+    args = parser.parse_args(argv)
+    out = Path(args.out) if args.out else (ROOT / "runs" / "goodhart.quick.md" if args.quick else DOC)
+    version = code_version()  # read before the runs: the workers import the library as it is now
+    section = goodhart_section(quick=args.quick, workers=args.jobs, seeds=args.seeds)
+    stamp = (f"_This section: `python examples/goodhart_results.py{' --quick' if args.quick else ''}` on "
+             f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}{version}; rerun the script, do not edit._")
+    section = section.replace("\n\n", f"\n\n{stamp}\n\n", 1)
+    document = out.read_text() if out.exists() else ""
+    print(f"wrote {atomic_write_text(out, splice(document, section))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
