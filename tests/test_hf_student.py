@@ -264,3 +264,10 @@ def test_gpt2_under_its_own_conscience_resumes_exactly(tmp_path):
     pd.testing.assert_frame_equal(a, resumed.history.to_frame().drop(columns="wall_ms"))
     assert a.kl.iloc[0] == pytest.approx(0.0, abs=1e-6) and a.kl.iloc[-1] > 0  # 0 against itself, then it moves
     assert a.reward_source.tolist() == ["evaluators"] * 6 + ["conscience"] * 6
+
+
+def test_offsets_of_no_tokens_and_of_words():
+    tok = tiny_gpt2(seed=0).tokenizer
+    assert tok.offsets(np.zeros(0, dtype=np.int64)).shape == (0, 2)
+    ids = tok.encode("ab c")
+    np.testing.assert_array_equal(tok.offsets(ids), [[0, 1], [1, 2], [2, 3], [3, 4]])

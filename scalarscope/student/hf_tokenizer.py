@@ -89,8 +89,8 @@ class HFTokenizer:
         ids = np.asarray(ids).tolist()
         ends = [len(self.hf.decode(ids[: t + 1], skip_special_tokens=True, clean_up_tokenization_spaces=False))
                 for t in range(len(ids))]
-        starts = [0, *ends[:-1]]
-        return np.array([starts, ends], dtype=np.int64).T.reshape(len(ids), 2)
+        starts = [0, *ends[:-1]] if ends else []
+        return np.array([starts, ends], dtype=np.int64).reshape(2, len(ids)).T
 
     def sample_probes(self, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
         """Random probe responses [n, length], drawn uniformly from the text (non-special) ids."""
