@@ -62,7 +62,8 @@ def probe_scores(evaluators: Sequence[object], *, n_probes: int = 2000, length: 
     prompt_ids = [tok.encode(p) for p in PROBE_PROMPTS]
     lengths = np.full(n_probes, length)
     table = score_responses(evaluators, [PROBE_PROMPTS[i] for i in prompt_index], tok.decode_batch(ids, lengths),
-                            prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths)
+                            prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=ids, lengths=lengths,
+                            tokenizer=tok)
     if table.failures:
         name, problem = table.failures[0]
         raise EvaluatorError(f"evaluator {name!r} {problem}; overlap analysis needs finite scores in [0, 1]")

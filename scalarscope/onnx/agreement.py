@@ -77,7 +77,7 @@ def compare_with_engine(engine, conscience, *, n: int = 1000, seed: int = 0) -> 
     torch_pred = predicted_scores(engine.model.predict_values(prompt_ids, prompt_index, ids), lengths)
     onnx_pred = conscience.score_batch(prompts, responses)
     table = score_responses(engine.evaluators, prompts, responses, prompt_ids=[prompt_ids[i] for i in prompt_index],
-                            response_ids=ids, lengths=lengths)
+                            response_ids=ids, lengths=lengths, tokenizer=tok)
     ok = table.valid.all(1)
     all_names = [e.name for e in engine.evaluators]
     truth = table.sequence[ok][:, [all_names.index(name) for name in engine.train_names]]
