@@ -34,7 +34,8 @@ class Cycle:
     predicted: np.ndarray | None = None  # [B, H] the internal evaluator's scores, before evaluation
     extra: dict = field(default_factory=dict)  # from the revision hook
     responses: list[str] = field(default_factory=list)
-    table: ScoreTable | None = None
+    table: ScoreTable | None = None  # every evaluator's scores of the responses
+    probe_table: ScoreTable | None = None  # the training evaluators' scores of the probes (while the head learns)
     failures: list[FailureEvent] = field(default_factory=list)
     losses: dict = field(default_factory=dict)
     critic_predicted: np.ndarray | None = None

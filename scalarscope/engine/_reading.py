@@ -69,7 +69,7 @@ class PlainReading:
         """Logits [B, T, V] of the responses and values [B + P, width, H] of responses and probes."""
         gen, probe_ids = cycle.gen, cycle.probe_ids
         pad = self.engine.tokenizer.pad_id
-        tokens = np.concatenate([_pad_ids(gen.tokens, width, pad), _pad_ids(probe_ids, width, pad)])
+        tokens = np.concatenate([pad_ids(gen.tokens, width, pad), pad_ids(probe_ids, width, pad)])
         rows = np.concatenate([cycle.row_prompt, cycle.probe_prompt])
         logits, values = self.engine.model.forward(cycle.prompt_ids, rows, tokens)
         return logits[:len(gen.tokens), :gen.tokens.shape[1]], values
@@ -170,7 +170,7 @@ class _Deferred:
         return self._value
 
 
-def _pad_ids(ids: np.ndarray, width: int, pad: int) -> np.ndarray:
+def pad_ids(ids: np.ndarray, width: int, pad: int) -> np.ndarray:
     """Right-pad token rows [B, T] with ``pad`` (or cut) to ``width``."""
     if ids.shape[1] >= width:
         return ids[:, :width]

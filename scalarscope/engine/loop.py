@@ -17,7 +17,7 @@ from scalarscope.critics.learned_critic import LearnedCritic, logit_features
 from scalarscope.engine import _checks, _update, probes
 from scalarscope.engine._cycle import GEOMETRY_WINDOW, Cycle, batch_split, prompt_difficulty
 from scalarscope.engine._metrics import cycle_metrics, divergence_events, evaluator_failures
-from scalarscope.engine._reading import reading_for
+from scalarscope.engine._reading import pad_ids, reading_for
 from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
@@ -33,7 +33,7 @@ from scalarscope.engine.records import (
 from scalarscope.engine.steering import Steering
 from scalarscope.engine.transfer import AutomaticTransfer, measure_transfer
 from scalarscope.errors import ConfigError
-from scalarscope.evaluators.base import ScoreTable, check_evaluators, score_responses
+from scalarscope.evaluators.base import check_evaluators, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
 from scalarscope.geometry import GeometryTracker, dimension_collapsed, normalized_spectrum
@@ -235,13 +235,26 @@ class ScalarScopeEngine(Steering):
         cycle.predicted = predicted if cycle.gen is drafted else predicted_scores(cycle.gen.values, cycle.gen.lengths)
 
     def _evaluate(self, cycle: Cycle) -> None:
-        gen = cycle.gen
+        """Every evaluator scores the responses. While the head learns, the cycle's off-policy
+        probes ride along in the same call (one model call per judge per cycle); only the training
+        evaluators' scores of them are kept (``cycle.probe_table``)."""
+        gen, batch = cycle.gen, len(cycle.gen.tokens)
         cycle.responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
-        cycle.table = score_responses(self.evaluators, [cycle.prompts[p] for p in cycle.row_prompt],
-                                      cycle.responses, prompt_ids=[cycle.prompt_ids[p] for p in cycle.row_prompt],
-                                      response_ids=gen.tokens, lengths=gen.lengths,
-                                      tokenizer=self.tokenizer)
+        rows, ids, lengths, texts = cycle.row_prompt, gen.tokens, gen.lengths, cycle.responses
+        if self.head_learns():
+            probe_lengths = np.full(len(cycle.probe_ids), cycle.probe_ids.shape[1])
+            width, pad = max(ids.shape[1], cycle.probe_ids.shape[1]), self.tokenizer.pad_id
+            ids = np.concatenate([pad_ids(ids, width, pad), pad_ids(cycle.probe_ids, width, pad)])
+            rows, lengths = np.concatenate([rows, cycle.probe_prompt]), np.concatenate([lengths, probe_lengths])
+            texts = texts + self.tokenizer.decode_batch(cycle.probe_ids, probe_lengths)
+        table = score_responses(self.evaluators, [cycle.prompts[p] for p in rows], texts,
+                                prompt_ids=[cycle.prompt_ids[p] for p in rows], response_ids=ids, lengths=lengths,
+                                tokenizer=self.tokenizer)
+        cycle.table = table.take(slice(0, batch))
+        cycle.probe_table = table.take(slice(batch, None), self._train_cols) if len(rows) > batch else None
         cycle.failures = evaluator_failures(cycle.index, cycle.table.failures, self.train_names)
+        if cycle.probe_table is not None:
+            cycle.failures += evaluator_failures(cycle.index, cycle.probe_table.failures, self.train_names)
 
     def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
         """Hook between self-prediction and evaluation (the revision engine rewrites here).
@@ -252,18 +265,6 @@ class ScalarScopeEngine(Steering):
         """
         return gen, {}
 
-    def _score_probes(self, cycle: Cycle) -> ScoreTable:
-        """The training evaluators' scores of this cycle's off-policy probes."""
-        probe_ids = cycle.probe_ids
-        lengths = np.full(len(probe_ids), probe_ids.shape[1])
-        table = score_responses([self.evaluators[i] for i in self._train_cols],
-                                [cycle.prompts[p] for p in cycle.probe_prompt],
-                                self.tokenizer.decode_batch(probe_ids, lengths),
-                                prompt_ids=[cycle.prompt_ids[p] for p in cycle.probe_prompt],
-                                response_ids=probe_ids, lengths=lengths, tokenizer=self.tokenizer)
-        cycle.failures.extend(evaluator_failures(cycle.index, table.failures, self.train_names))
-        return table
-
     def _update(self, cycle: Cycle) -> dict[str, float]:
         """One optimisation step on the responses and the off-policy probes; returns its losses.
         The policy learns from the reward source's per-token rewards; the scalar head from the
@@ -272,7 +273,7 @@ class ScalarScopeEngine(Steering):
         width = max(gen.tokens.shape[1], cycle.probe_ids.shape[1])
         head_learns = self.head_learns()
         if head_learns:
-            targets = _update.head_targets(cycle.table, self._score_probes(cycle), self._train_cols, gen.lengths,
+            targets = _update.head_targets(cycle.table, cycle.probe_table, self._train_cols, gen.lengths,
                                            cycle.probe_ids.shape[1], width)
         rewards = self.policy_rewards(cycle.table, self._train_cols, gen)
         self._reader.start_reads(cycle)
