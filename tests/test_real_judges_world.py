@@ -80,3 +80,17 @@ def test_cli_runs_the_real_judges_world(tmp_path, capsys):
     assert "holdout transfer (positive)" in out and (tmp_path / "rj.json").exists()
     assert main(["run", "--world", "real-judges", "--student", "tiny-gpt2", "--cycles", "1", "--no-progress"]) == 2
     assert "--student applies to the default world" in capsys.readouterr().err
+
+
+def test_probes_from_the_policy_own_outputs(world):
+    from scalarscope.engine.transfer import measure_policy_transfer
+
+    engine = world.engine(holdout="positive", transfer_every=0)
+    engine.run(2, progress=False)
+    report = world.overlap(40, engine=engine)
+    assert report.n_probes <= 40 and report.names == tuple(j.name for j in world.judges)
+    prompts, texts = world.policy_texts(engine, 6)
+    assert len(texts) == 6 and all(p in world.prompts for p in prompts)
+    measured = measure_policy_transfer(engine, n=24, seed=1)
+    assert measured.holdout == "positive" and 3 <= measured.n <= 24
+    assert -1.0 <= measured.transfer <= 1.0 and -1.0 <= measured.ceiling <= 1.0

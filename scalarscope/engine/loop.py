@@ -137,7 +137,7 @@ class ScalarScopeEngine(Steering):
         return self.history
 
     def holdout_transfer(self, n: int = 2000, *, seed: int | None = None):
-        """Measure holdout transfer now on ``n`` fresh probe responses (see :func:`measure_transfer`)."""
+        """Holdout transfer now on ``n`` fresh random probes (:func:`measure_transfer`; see also measure_policy_transfer)."""
         return measure_transfer(self, n=n, seed=seed)
 
     def save(self, path) -> None:

@@ -130,3 +130,32 @@ class AutomaticTransfer:
         if predictions is None:
             return None
         return summarize_transfer(self.engine, predictions, self.probe_set().table, cycle)
+
+
+def measure_policy_transfer(engine, *, n: int = 512, seed: int = 0,
+                            temperature: float | None = None) -> TransferMeasurement:
+    """Transfer and ceiling on the policy's own outputs instead of random text: ``n`` responses
+    sampled from the student (at the engine's temperature unless given) after the engine's
+    prompts, scored by every evaluator and predicted by the internal evaluator. Where the policy
+    has collapsed its outputs vary little, and a correlation over them says little: read it next
+    to the random-probe measurement (:func:`measure_transfer`)."""
+    import torch
+
+    from scalarscope.evaluators.base import score_responses
+    from scalarscope.evaluators.scalar_head import predicted_scores
+
+    n = check_count(n, "n", minimum=3, maximum=MAX_PROBES, example="measure_policy_transfer(engine, n=512)")
+    seed = check_optional_seed(seed) or 0
+    rng = np.random.default_rng([abs(seed), 5])
+    prompt_index = rng.integers(len(engine.prompts), size=n)
+    prompt_ids = [engine._encode_prompt(p) for p in engine.prompts]
+    generator = torch.Generator(device=engine._device).manual_seed(int(rng.integers(2**62)))
+    limits = np.full(n, engine.config.max_new_tokens)
+    gen = engine.model.generate(prompt_ids, prompt_index, limits, generator=generator,
+                                temperature=temperature or engine.config.temperature)
+    predicted = predicted_scores(gen.values, gen.lengths)
+    texts = engine.tokenizer.decode_batch(gen.tokens, gen.lengths)
+    table = score_responses(engine.evaluators, [engine.prompts[i] for i in prompt_index], texts,
+                            prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=gen.tokens,
+                            lengths=gen.lengths, tokenizer=engine.tokenizer)
+    return summarize_transfer(engine, predicted, table, engine.cycle)

@@ -117,13 +117,30 @@ class RealJudgesWorld:
         prompts = [self.prompts[i] for i in rng.integers(len(self.prompts), size=n)]
         return prompts, tok.decode_batch(ids, np.full(n, length))
 
-    def overlap(self, n: int = 1000, *, seed: int = 0):
+    def policy_texts(self, engine, n: int, *, seed: int = 0) -> tuple[list[str], list[str]]:
+        """``n`` responses the engine's policy writes now, after the world's prompts (sampled from
+        a generator seeded by ``seed``), and their prompts."""
+        import torch
+
+        rng = np.random.default_rng([abs(int(seed)), 17])
+        index = rng.integers(len(self.prompts), size=n)
+        prompt_ids = [engine.tokenizer.encode(p) for p in self.prompts]
+        gen = engine.model.generate(prompt_ids, index, np.full(n, engine.config.max_new_tokens),
+                                    temperature=engine.config.temperature,
+                                    generator=torch.Generator().manual_seed(int(rng.integers(2**62))))
+        return [self.prompts[i] for i in index], engine.tokenizer.decode_batch(gen.tokens, gen.lengths)
+
+    def overlap(self, n: int = 1000, *, seed: int = 0, engine=None):
         """The judges' measured overlap (:class:`~scalarscope.evaluators.OverlapReport`) on ``n``
-        probe texts; texts on which some judge failed are left out (``report.n_probes`` says how
-        many were used)."""
+        probe texts: random word sequences, or with ``engine`` half of them the policy's own
+        outputs (:meth:`policy_texts`); texts on which some judge failed are left out
+        (``report.n_probes`` says how many were used)."""
         from scalarscope.evaluators import analyze_scores, score_responses
 
-        prompts, texts = self.probe_texts(n, seed=seed)
+        prompts, texts = self.probe_texts(n if engine is None else n - n // 2, seed=seed)
+        if engine is not None:
+            own_prompts, own_texts = self.policy_texts(engine, n // 2, seed=seed)
+            prompts, texts = prompts + own_prompts, texts + own_texts
         table = score_responses(self.judges, prompts, texts)
         return analyze_scores(table.sequence[table.valid.all(1)], [j.name for j in self.judges])
 
