@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import IO
 
 
-def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Path:
+def check_output_path(path: str | os.PathLike[str], what: str = "output", *, probe: bool = True) -> Path:
     """Raise :class:`~scalarscope.errors.OutputPathError` unless a file can be written at ``path``.
 
     Cheap and leaves nothing behind, so commands call it before any long work: the target must not
     be a directory, and its nearest existing ancestor must be a directory in which this process can
-    create a file (missing parent directories are created by :func:`atomic_write`).
+    create a file (missing parent directories are created by :func:`atomic_write`). ``probe=False``
+    skips creating a test file (for a caller that is about to create its own, as atomic_write is).
     """
     from scalarscope.errors import OutputPathError
 
@@ -35,6 +36,8 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Pat
     if not ancestor.is_dir():
         raise OutputPathError(f"{what} path {str(path)!r} cannot be created: {str(ancestor)!r} is a file, "
                               "not a directory")
+    if not probe:
+        return path
     try:  # the one reliable test (permissions, read-only file systems, root): create a file there
         fd, probe = tempfile.mkstemp(prefix=".scalarscope-write-check-", dir=ancestor)
     except OSError as exc:
@@ -47,9 +50,15 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output") -> Pat
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    path = check_output_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    from scalarscope.errors import OutputPathError
+
+    path = check_output_path(path, probe=False)  # the temporary file below is the writability test
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    except OSError as exc:
+        raise OutputPathError(f"output path {str(path)!r} is not writable ({exc.strerror}); choose another "
+                              "directory") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

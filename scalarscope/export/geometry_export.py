@@ -166,12 +166,13 @@ def _rows(template: str, columns: list[list[float]]) -> str:
     return "[" + ",\n".join(map(template.__mod__, zip(*columns, strict=True))) + "]"
 
 
-def check_geometry_path(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a Path if a geometry file can be written there (ends in .json, a writable place)."""
+def check_geometry_path(path: str | os.PathLike[str], *, probe: bool = True) -> Path:
+    """``path`` as a Path if a geometry file can be written there (ends in .json, a writable place;
+    ``probe=False`` checks the place without creating a test file)."""
     target = Path(path)
     if target.suffix.lower() != ".json":
         raise GeometryFileError(f"{target}: the viewer only opens files ending in .json; got suffix {target.suffix!r}.")
-    return check_output_path(target, "geometry file")
+    return check_output_path(target, "geometry file", probe=probe)
 
 
 def write_geometry(run: RunGeometry, path: str | os.PathLike[str], *, window: int = 20) -> Path:
@@ -180,7 +181,7 @@ def write_geometry(run: RunGeometry, path: str | os.PathLike[str], *, window: in
     Long runs are decimated evenly to DECIMATE_ABOVE steps (first and last kept). The directory is
     created if needed.
     """
-    target = check_geometry_path(path)
+    target = check_geometry_path(path, probe=False)  # atomic_write's temporary file tests writability
     if len(run.states) == 0:
         raise GeometryFileError(f"{target}: the run has no recorded cycles; the viewer rejects an empty trajectory "
                                 "(contract rule 6). Run at least one cycle before exporting.")
