@@ -41,6 +41,7 @@ class Cycle:
     critic_predicted: np.ndarray | None = None
     critic_loss: float = 0.0
     stepped: bool = False  # the parameters were updated
+    evaluators_failed: bool = False  # no training evaluator scored any response: no update
 
 
 @lru_cache(maxsize=64)

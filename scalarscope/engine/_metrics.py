@@ -37,7 +37,22 @@ def cycle_metrics(*, table: ScoreTable, train_cols: np.ndarray, names: Sequence[
         predicted_score=float(predicted.mean()), surprise=surprise, critic_surprise=critic_surprise,
         head_error=float(np.abs(predicted - truth)[valid].mean()) if valid.any() else nan,
         mean_length=float(np.mean(lengths)), entropy=losses["entropy"], grad_norm=losses["grad_norm"],
-        kl=losses.get("kl", 0.0), scores=scores)
+        kl=losses.get("kl", nan), scores=scores)
+
+
+# what a cycle whose update was skipped records for every loss term: missing, not zero
+NOT_OPTIMISED = dict.fromkeys(("loss", "policy_loss", "head_loss", "entropy", "grad_norm", "kl"), float("nan"))
+
+
+def cycle_status(failures: Sequence[FailureEvent], *, evaluators_failed: bool) -> str:
+    """The cycle's status (see :data:`~scalarscope.engine.records.STATUSES`) from what it recorded."""
+    if evaluators_failed:
+        return "evaluators_failed"
+    if any(f.category == "divergence" and f.severity == "critical" for f in failures):
+        return "diverged"
+    if any(f.category == "evaluator_error" and f.severity == "critical" for f in failures):
+        return "evaluator_failed"
+    return "ok"
 
 
 def evaluator_failures(cycle: int, problems: Sequence[tuple[str, str]], train_names: Sequence[str]) -> list[FailureEvent]:

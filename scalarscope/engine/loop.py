@@ -16,7 +16,13 @@ import torch
 from scalarscope.critics.learned_critic import LearnedCritic, logit_features
 from scalarscope.engine import _checks, _update, probes
 from scalarscope.engine._cycle import GEOMETRY_WINDOW, Cycle, batch_split, prompt_difficulty
-from scalarscope.engine._metrics import cycle_metrics, divergence_events, evaluator_failures
+from scalarscope.engine._metrics import (
+    NOT_OPTIMISED,
+    cycle_metrics,
+    cycle_status,
+    divergence_events,
+    evaluator_failures,
+)
 from scalarscope.engine._reading import pad_ids, reading_for
 from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
@@ -270,6 +276,12 @@ class ScalarScopeEngine(Steering):
         The policy learns from the reward source's per-token rewards; the scalar head from the
         evaluators, unless it is the frozen conscience (then no evaluator score is used at all)."""
         cfg, gen = self.config, cycle.gen
+        if self.needs_evaluators() and not cycle.table.valid[:, self._train_cols].any():
+            # nothing to learn from: no step (an entropy-only step would move the policy for nothing)
+            self._reader.start_reads(cycle)  # the state and the transfer still read this cycle's parameters
+            self._reader.before_step()
+            cycle.evaluators_failed = True
+            return dict(NOT_OPTIMISED)
         width = max(gen.tokens.shape[1], cycle.probe_ids.shape[1])
         head_learns = self.head_learns()
         if head_learns:
@@ -296,7 +308,7 @@ class ScalarScopeEngine(Steering):
         if not np.isfinite(losses["loss"]):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
                                                f"non-finite loss ({losses['loss']}); update skipped"))
-            return dict.fromkeys(losses, 0.0)
+            return dict(NOT_OPTIMISED)  # missing, not zero: nothing was optimised
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         losses["kl"] = float(sequence_kl(kl_tokens(), cycle.gen.used).mean())
@@ -304,7 +316,7 @@ class ScalarScopeEngine(Steering):
         if not np.isfinite(grad_norm):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
                                                "non-finite gradient; update skipped"))
-            return losses
+            return losses | {"grad_norm": float("nan")}
         losses = losses | {"grad_norm": grad_norm}
         cycle.failures.extend(divergence_events(cycle.index, losses))  # finite but exploding (clipped, applied)
         self._reader.before_step()
@@ -317,6 +329,9 @@ class ScalarScopeEngine(Steering):
         gen, cols = cycle.gen, self._train_cols
         features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
         cycle.critic_predicted = self.critic.predict(features)
+        if cycle.evaluators_failed:  # no score to learn from
+            cycle.critic_loss = float("nan")
+            return
         cycle.critic_loss = self.critic.update(features, cycle.table.sequence[:, cols], cycle.table.valid[:, cols],
                                                predicted=cycle.critic_predicted)
 
@@ -352,8 +367,8 @@ class ScalarScopeEngine(Steering):
                                 critic_loss=cycle.critic_loss, entry=entry)
         self._prompt_memory.update(prompt_difficulty(cycle.prompts, cycle.row_prompt, cycle.predicted))
         state, transfer = self._reader.state(), self._transfer.summarize(self._reader.transfer_predictions(), cycle.index)
-        failed = any(f.category == "evaluator_error" and f.severity == "critical" for f in cycle.failures)
-        record = CycleRecord(cycle.index, "evaluator_failed" if failed else "ok", tuple(cycle.prompts),
+        status = cycle_status(cycle.failures, evaluators_failed=cycle.evaluators_failed)
+        record = CycleRecord(cycle.index, status, tuple(cycle.prompts),
                              cycle.responses[0] if cycle.responses else "", metrics, entry,
                              frozen_array(state.ravel()), tuple(cycle.failures), transfer, extra.get("revision"))
         return self._finish(record, cycle.start)

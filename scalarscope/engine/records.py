@@ -15,10 +15,21 @@ import numpy as np
 from scalarscope._numeric import frozen_array
 from scalarscope.governor.token_pool import LedgerEntry
 
-__all__ = ["CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics", "TransferMeasurement",
-           "frozen_array"]
+__all__ = ["STATUSES", "CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics",
+           "TransferMeasurement", "frozen_array"]
 
 SEVERITIES = ("critical", "warning", "info")
+
+# A cycle's status, most serious first (a cycle gets the first that applies).
+STATUSES = {
+    "budget_exhausted": "no tokens were granted: nothing generated, scored or trained (metrics NaN)",
+    "evaluators_failed": "no training evaluator scored any response: no update (loss terms NaN)",
+    "diverged": "a critical divergence event: a non-finite loss (update skipped, loss terms NaN), a "
+                "non-finite gradient (update skipped, grad_norm NaN), or a loss or gradient norm "
+                "beyond the divergence limit (update applied, clipped)",
+    "evaluator_failed": "a training evaluator failed on some responses; the update used the others",
+    "ok": "trained as usual",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,8 @@ class TransferMeasurement:
 
 @dataclass(frozen=True)
 class TrainingMetrics:
-    """The numbers of one cycle. Scores are in [0, 1]; losses are the terms that were optimised."""
+    """The numbers of one cycle. Scores are in [0, 1]; losses are the terms that were optimised
+    (NaN when no update was applied: see :data:`STATUSES`)."""
 
     loss: float = 0.0
     policy_loss: float = 0.0
@@ -127,7 +139,7 @@ class CycleRecord:
     """The frozen record of one cycle."""
 
     cycle: int
-    status: str  # "ok" | "budget_exhausted" | "evaluator_failed"
+    status: str  # one of STATUSES
     prompts: tuple[str, ...]
     sample_response: str
     metrics: TrainingMetrics

@@ -83,6 +83,11 @@ class Steering:
         """Whether this cycle's update trains the scalar head (always, unless it is the frozen conscience)."""
         return self._reward_source == "evaluators" or self.config.conscience_learns
 
+    def needs_evaluators(self) -> bool:
+        """Whether this cycle's update needs a training evaluator's score (the policy's rewards or
+        the head's targets); the frozen conscience does not."""
+        return self._reward_source == "evaluators" or self.head_learns()
+
     def policy_rewards(self, table: ScoreTable, columns: np.ndarray, gen) -> np.ndarray:
         """Per-token rewards [B, T] the policy gradient uses, from the current reward source."""
         from scalarscope.engine._update import token_rewards
