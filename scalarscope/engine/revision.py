@@ -84,6 +84,14 @@ def aggregate(predicted: np.ndarray) -> np.ndarray:
     return np.asarray(predicted, dtype=np.float64).mean(axis=1)
 
 
+def mean_valid_score(table) -> np.ndarray:
+    """Mean training-evaluator score [B] of a :class:`~scalarscope.evaluators.base.ScoreTable` over
+    its valid cells (-inf where none is valid: such a version never wins a comparison)."""
+    count = table.valid.sum(1)
+    total = (table.sequence * table.valid).sum(1)
+    return np.where(count > 0, total / np.maximum(count, 1), -np.inf)
+
+
 def triggers(scores: np.ndarray, threshold: float) -> np.ndarray:
     """Bool [B]: which aggregate predicted ``scores`` [B] call for a revision."""
     scores = np.asarray(scores, dtype=np.float64)

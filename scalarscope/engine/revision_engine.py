@@ -27,6 +27,7 @@ from scalarscope.engine.revision import (
     RevisionConfig,
     RevisionSummary,
     aggregate,
+    mean_valid_score,
     reason,
     split_budget,
     summarize_outcomes,
@@ -34,6 +35,7 @@ from scalarscope.engine.revision import (
     typical_values,
     weak_positions,
 )
+from scalarscope.engine.steering import conscience_rewards
 from scalarscope.errors import ConfigError
 from scalarscope.evaluators.base import ScoreTable, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
@@ -53,6 +55,8 @@ class _Attempt:
     used: tuple[int, int]  # tokens sampled for (base, revised), EOS included
     base_table: ScoreTable  # one row, training evaluators only
     revised_table: ScoreTable
+    base_values: np.ndarray  # [T, H] the scalar head's values from decoding (the conscience's rewards)
+    revised_values: np.ndarray
 
 
 class RevisionScalarScopeEngine(ScalarScopeEngine):
@@ -101,13 +105,15 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         row_prompts = [prompts[p] for p in row_prompt]
         row_ids = [prompt_ids[p] for p in row_prompt]
         kept, kept_table = gen, self._score(row_prompts, row_ids, gen.tokens, gen.lengths)
-        draft_score, best_revision = _mean_score(kept_table), np.full(len(row_prompt), -np.inf)
-        attempted = np.zeros(len(row_prompt), dtype=bool)
+        # gold: the training evaluators' scores (recorded); rank: what versions are compared by (the reward source)
+        draft_score, best_revision = mean_valid_score(kept_table), np.full(len(row_prompt), -np.inf)
+        kept_rank = self.ranking_scores(kept_table, kept)
+        attempted, accepted = np.zeros(len(row_prompt), dtype=bool), np.zeros(len(row_prompt), dtype=bool)
         why, spent, positions = None, 0, []
         typical = typical_values(gen.values, gen.lengths)
         for _ in range(cfg.max_revisions):
             # a draft no training evaluator could score cannot be compared with its revision: left alone
-            fired = np.flatnonzero(triggers(kept_pred, cfg.threshold) & np.isfinite(draft_score))
+            fired = np.flatnonzero(triggers(kept_pred, cfg.threshold) & np.isfinite(kept_rank))
             if len(fired) == 0:
                 why = why or f"unscored: {int(fired0.sum())} triggered drafts had no valid training-evaluator score"
                 break
@@ -128,20 +134,23 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
             revised = _merge(kept, rows, start, rev, self.tokenizer.pad_id)
             rev_table = self._score([row_prompts[b] for b in rows], [row_ids[b] for b in rows],
                                     revised.tokens[rows], revised.lengths[rows])
-            rev_score, base_score = _mean_score(rev_table), _mean_score(kept_table)[rows]
-            better = rev_score > base_score
+            rev_score = mean_valid_score(rev_table)
+            better = self.ranking_scores(rev_table, _take(revised, rows)) > kept_rank[rows]
             self._attempts += [_Attempt(int(b), int(p), kept.tokens[b].copy(), revised.tokens[b].copy(),
                                         (int(kept.lengths[b]), int(revised.lengths[b])),
                                         (int(kept.used[b]), int(revised.used[b])),
-                                        _row(kept_table, b), _row(rev_table, i))
+                                        _row(kept_table, b), _row(rev_table, i),
+                                        kept.values[b].copy(), revised.values[b].copy())
                                for i, (b, p) in enumerate(zip(rows, start, strict=True))]
             best_revision[rows] = np.maximum(best_revision[rows], rev_score)
             attempted[rows] = True
+            accepted[rows[better]] = True
             spent += int(rev.used.sum())
             positions += start.tolist()
             kept = _merge(kept, rows[better], start[better], _take(rev, np.flatnonzero(better)), self.tokenizer.pad_id)
             kept_table = _set_rows(kept_table, rows[better], rev_table, np.flatnonzero(better))
             kept_pred = aggregate(predicted_scores(kept.values, kept.lengths))
+            kept_rank = self.ranking_scores(kept_table, kept)
         revised_rows = attempted & np.isfinite(best_revision)  # scores only where the revision could be scored
         outcome = RevisionOutcome(
             triggered=int(fired0.sum()), revised=int(attempted.sum()),
@@ -149,7 +158,7 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
             mean_position=float(np.mean(positions)) if positions else -1.0, tokens_spent=spent,
             score_before=float(draft_score[revised_rows].mean()) if revised_rows.any() else 0.0,
             score_after=float(best_revision[revised_rows].mean()) if revised_rows.any() else 0.0,
-            accepted=int((best_revision[revised_rows] > draft_score[revised_rows]).sum()),
+            accepted=int(accepted.sum()),
             responses=len(row_prompt))
         extra = {"revision": outcome, "revision_used": spent, "draft_used": int(gen.used.sum())}
         return (gen if not self._attempts else kept), extra
@@ -182,7 +191,11 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         tok = np.concatenate([_update.pad_to3(t.tokens, width) for t in tables])
         valid = np.concatenate([t.valid for t in tables])
         merged = ScoreTable(seq, tok, tables[0].has_tokens, valid, ())
-        rewards = _update.token_rewards(merged, np.arange(seq.shape[1]), lengths, width)
+        if self.reward_source == "conscience":  # the policy's rewards come from the head's own values
+            values = np.stack([a.base_values for a in attempts] + [a.revised_values for a in attempts])
+            rewards = conscience_rewards(values, lengths, width)
+        else:
+            rewards = _update.token_rewards(merged, np.arange(seq.shape[1]), lengths, width)
         to_go = np.flip(np.cumsum(np.flip(rewards, 1), 1), 1)
         start = np.array([a.position for a in attempts] * 2)
         active = (np.arange(width)[None, :] >= start[:, None]) & (np.arange(width)[None, :] < used[:, None])
@@ -191,8 +204,9 @@ class RevisionScalarScopeEngine(ScalarScopeEngine):
         rows = np.tile(cycle.row_prompt[[a.row for a in attempts]], 2)
         logits, values = self._reader.forward_rows(cycle, rows, ids)
         pair_loss = _update.reinforce_loss(logits, ids, advantage / (scale + 1e-6), active)[0]
-        pair_head = head_loss(values, lengths, seq, tok, merged.has_tokens, valid)
-        loss = self.revision_config.pair_weight * pair_loss + self.config.head_weight * pair_head
+        loss = self.revision_config.pair_weight * pair_loss
+        if self.head_learns():  # the frozen conscience gets no regression term
+            loss = loss + self.config.head_weight * head_loss(values, lengths, seq, tok, merged.has_tokens, valid)
         self.optimizer.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
@@ -241,13 +255,6 @@ def _merge(base: Generation, rows, start, rev: Generation, pad: int) -> Generati
 def _take(gen: Generation, index) -> Generation:
     return Generation(gen.tokens[index], gen.lengths[index], gen.used[index], gen.logit_stats[index],
                       gen.values[index], None if gen.hidden is None else gen.hidden[index])
-
-
-def _mean_score(table: ScoreTable) -> np.ndarray:
-    """Mean training-evaluator score [B] over valid evaluators (-inf where none is valid)."""
-    count = table.valid.sum(1)
-    total = (table.sequence * table.valid).sum(1)
-    return np.where(count > 0, total / np.maximum(count, 1), -np.inf)
 
 
 def _row(table: ScoreTable, b: int) -> ScoreTable:

@@ -88,6 +88,17 @@ class Steering:
         the head's targets); the frozen conscience does not."""
         return self._reward_source == "evaluators" or self.head_learns()
 
+    def ranking_scores(self, table: ScoreTable, gen) -> np.ndarray:
+        """Per response [B]: what versions of a response are compared by (revision keeps the
+        better): the training evaluators' mean valid score (``table``: their columns only; -inf
+        where none is valid), or under the conscience the head's predicted score, mean over heads."""
+        from scalarscope.engine.revision import aggregate, mean_valid_score
+        from scalarscope.evaluators.scalar_head import predicted_scores
+
+        if self._reward_source == "conscience":
+            return aggregate(predicted_scores(gen.values, gen.lengths))
+        return mean_valid_score(table)
+
     def policy_rewards(self, table: ScoreTable, columns: np.ndarray, gen) -> np.ndarray:
         """Per-token rewards [B, T] the policy gradient uses, from the current reward source."""
         from scalarscope.engine._update import token_rewards
