@@ -11,7 +11,6 @@ from scalarscope.engine import EngineConfig, ScalarScopeEngine
 from scalarscope.engine.kl import ReferencePolicy, kl_penalty, sequence_kl, token_kl
 from scalarscope.engine.steering import conscience_rewards
 from scalarscope.errors import ConfigError
-from scalarscope.evaluators import as_evaluator, correlated_evaluators
 from scalarscope.student import default_student
 
 
@@ -90,28 +89,18 @@ def test_conscience_rewards_are_the_mean_head_value_per_token():
     np.testing.assert_allclose(rewards, [[0.5, 2.5, 4.5, 0.0], [6.5, 0.0, 0.0, 0.0]])
 
 
-def _noise_evaluators(n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    names = correlated_evaluators(n, 0.5, seed=0).names
-    return [as_evaluator(lambda prompt, response: float(rng.uniform()), name=name) for name in names]
-
-
-def test_under_the_conscience_no_evaluator_output_reaches_the_update(small_config):
-    """Warm up on the evaluators, switch, then one more cycle with the real evaluators or with noise:
-    the student's parameters after it are identical (and differ from an evaluator-trained cycle)."""
-    def after_one_more_cycle(evaluators, source):
+def test_under_the_conscience_the_policy_does_not_learn_from_the_evaluators(small_config):
+    """One cycle after the switch moves the parameters differently from an evaluator-trained one
+    (that nothing evaluator-made reaches the update is tests/test_noise_swap.py's noise swap)."""
+    def after_one_more_cycle(source):
         engine = ScalarScopeEngine(seed=5, config=small_config)
         engine.run(8, progress=False)
-        engine.evaluators = engine.evaluators if evaluators is None else evaluators
         engine.reward_source = source
         engine.step()
         return [p.detach().clone() for p in engine.model.parameters()]
 
-    real = after_one_more_cycle(None, "conscience")
-    noise = after_one_more_cycle(_noise_evaluators(5, 0), "conscience")
-    assert all(torch.equal(a, b) for a, b in zip(real, noise, strict=True))
-    judged = after_one_more_cycle(_noise_evaluators(5, 0), "evaluators")
-    assert not all(torch.equal(a, b) for a, b in zip(real, judged, strict=True))
+    conscience, judged = after_one_more_cycle("conscience"), after_one_more_cycle("evaluators")
+    assert not all(torch.equal(a, b) for a, b in zip(conscience, judged, strict=True))
 
 
 def test_conscience_steering_raises_the_proxy_and_keeps_scoring_gold(small_config):

@@ -126,3 +126,20 @@ def test_statuses_survive_the_frame_and_the_desktop_export(tmp_path):
     path = engine.export_geometry(tmp_path / "run.json")
     assert validate_geometry(path) == []
     assert len(load_geometry(path).trajectory.t) == 4
+
+
+def test_the_revision_pair_step_goes_through_the_same_step_and_records_its_divergence():
+    from scalarscope.engine import RevisionConfig, RevisionScalarScopeEngine
+
+    engine = RevisionScalarScopeEngine(seed=0, config=SMALL, revision=RevisionConfig(threshold=1.0))
+    engine.run(2, progress=False)
+    hook = engine.model.policy_head.weight.register_hook(lambda grad: grad * float("inf"))
+    before = _snapshot(engine)
+    record = engine.step()
+    hook.remove()
+    _assert_unchanged(before, _snapshot(engine))  # neither the main nor the pair step was applied
+    assert record.revision.revised > 0 and math.isnan(record.revision.pair_grad_norm)
+    messages = [f.description for f in record.failures if f.category == "divergence"]
+    assert messages == ["non-finite gradient of the loss; update skipped",
+                        "non-finite gradient of the revision pair loss; update skipped"]
+    assert record.status == "diverged"

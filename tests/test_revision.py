@@ -8,7 +8,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scalarscope.engine import EngineConfig, RevisionConfig, RevisionScalarScopeEngine, ScalarScopeEngine
+from scalarscope.engine import (
+    EngineConfig,
+    RevisionConfig,
+    RevisionScalarScopeEngine,
+    ScalarScopeEngine,
+    stages,
+)
 from scalarscope.engine.revision import (
     DEFAULT_REVISION_SHARE,
     split_budget,
@@ -16,6 +22,7 @@ from scalarscope.engine.revision import (
     triggers,
     weak_positions,
 )
+from scalarscope.engine.reward_source import REWARD_SOURCES
 from scalarscope.errors import ConfigError
 from scalarscope.evaluators import correlated_evaluators
 from scalarscope.evaluators.base import score_responses
@@ -133,9 +140,12 @@ def test_a_rewrite_keeps_the_prefix_and_the_better_version_by_the_evaluators():
     predicted = np.full((8, 4), 0.3)
     engine.token_pool.open_cycle(99)
     engine.token_pool.allocate(np.array([32, 32]))
-    kept, extra = engine._after_prediction(99, prompts, prompt_ids, row_prompt, draft, predicted, None)
-    engine.token_pool.close_cycle(extra["draft_used"], extra["revision_used"])
-    outcome = extra["revision"]
+    opened = stages.Opened(99, tuple(prompts), prompt_ids, np.array([4, 4]), row_prompt, None, None, 0.0)
+    drafted = stages.Generated(draft, predicted, np.zeros((0, 8), dtype=int), np.zeros(0, dtype=int),
+                               int(draft.used.sum()))
+    revised = engine.revision.revise(engine.context, engine.token_pool, REWARD_SOURCES["evaluators"], opened, drafted)
+    engine.token_pool.close_cycle(revised.draft_used, revised.revision_used)
+    kept, outcome = revised.gen, revised.revision
 
     def train_scores(gen):  # independent scoring with the four training evaluators
         table = score_responses(engine.evaluators[:4], [prompts[p] for p in row_prompt],
@@ -150,8 +160,8 @@ def test_a_rewrite_keeps_the_prefix_and_the_better_version_by_the_evaluators():
     for b in changed:
         first_diff = int(np.flatnonzero(kept.tokens[b] != draft.tokens[b])[0])
         assert first_diff < draft.used[b]  # a rewrite starts inside the draft, keeping what came before
-    assert outcome.tokens_spent == extra["revision_used"] > 0
-    assert extra["draft_used"] == int(draft.used.sum())
+    assert outcome.tokens_spent == revised.revision_used > 0
+    assert revised.draft_used == int(draft.used.sum())
 
 
 def test_a_failing_evaluator_is_recorded_and_revision_numbers_stay_finite():

@@ -1,47 +1,12 @@
-"""One cycle's local value object and the small pure pieces of its bookkeeping."""
+"""Small pure pieces of a cycle's bookkeeping (its stages are in :mod:`scalarscope.engine.stages`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import torch
-
-from scalarscope.engine.records import FailureEvent
-from scalarscope.evaluators.base import ScoreTable
-from scalarscope.student.generation import Generation
 
 GEOMETRY_WINDOW = 20
-
-
-@dataclass(eq=False)
-class Cycle:
-    """What one cycle computes, handed from step to step (cycle-local: never kept after it)."""
-
-    index: int
-    prompts: list[str]
-    prompt_ids: list[np.ndarray]
-    rows: np.ndarray  # [P] responses per prompt
-    row_prompt: np.ndarray  # [B] each response's prompt
-    rng: np.random.Generator
-    generator: torch.Generator
-    start: float
-    limits: np.ndarray | None = None  # [B] tokens each response may use
-    probe_ids: np.ndarray | None = None  # [P', L] off-policy probe responses
-    probe_prompt: np.ndarray | None = None  # [P'] their prompts
-    gen: Generation | None = None
-    predicted: np.ndarray | None = None  # [B, H] the internal evaluator's scores, before evaluation
-    extra: dict = field(default_factory=dict)  # from the revision hook
-    responses: list[str] = field(default_factory=list)
-    table: ScoreTable | None = None  # every evaluator's scores of the responses
-    probe_table: ScoreTable | None = None  # the training evaluators' scores of the probes (while the head learns)
-    failures: list[FailureEvent] = field(default_factory=list)
-    losses: dict = field(default_factory=dict)
-    critic_predicted: np.ndarray | None = None
-    critic_loss: float = 0.0
-    stepped: bool = False  # the parameters were updated
-    evaluators_failed: bool = False  # no training evaluator scored any response: no update
 
 
 @lru_cache(maxsize=64)

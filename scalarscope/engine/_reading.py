@@ -10,10 +10,12 @@ Two ways, chosen once per engine by what the student can do:
   (the GRU): prompts encoded once per cycle; the state probe, the off-policy probes and (when due)
   the transfer set read on the probe worker while this thread runs the update's teacher-forced
   and backward passes (single torch calls that hold no GIL); the probes train the scalar head
-  through the student's truncated pass. The step waits for the transfer read (:meth:`before_step`).
+  through the student's truncated pass. The step waits for every read (:meth:`finish`, called by
+  :func:`~scalarscope.engine.update_stage.apply_step`, the one place the rule lives).
 
 Either way the engine hands over token ids and receives numpy arrays or tensors; it never
-touches a student's hidden state.
+touches a student's hidden state. A reading is built from the run context and the automatic
+transfer measurement, and each call takes the cycle's frozen stage results.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from scalarscope.evaluators.scalar_head import predicted_scores
 from scalarscope.student.protocol import SharedPromptStudent
 
 
-def reading_for(engine) -> PlainReading:
-    """The reading the engine's student supports (the fast one where it can)."""
-    shared = isinstance(engine.model, SharedPromptStudent)
-    return SharedPromptReading(engine) if shared else PlainReading(engine)
+def reading_for(context, transfer) -> PlainReading:
+    """The reading the context's student supports (the fast one where it can)."""
+    shared = isinstance(context.student, SharedPromptStudent)
+    return SharedPromptReading(context, transfer) if shared else PlainReading(context, transfer)
 
 
 class PlainReading:
@@ -39,48 +41,51 @@ class PlainReading:
     state probe is read without gradients before the update (5 ms for the tiny GPT-2; riding along
     in the update's teacher-forced pass cost 27 ms, measured with benchmarks/bench_hf_cycle.py)."""
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, context, transfer):
+        self.context, self.transfer = context, transfer
         self._state: np.ndarray | None = None
         self._transfer: np.ndarray | None = None  # the transfer set's predictions, when due
 
-    def begin(self, cycle) -> None:
+    def begin(self, opened) -> None:
         """Called once the cycle's prompts and probes are known."""
 
-    def generate(self, cycle):
-        cfg = self.engine.config
-        return self.engine.model.generate(cycle.prompt_ids, cycle.row_prompt, cycle.limits,
-                                          temperature=cfg.temperature, generator=cycle.generator)
+    def generate(self, opened, limits: np.ndarray):
+        return self.context.student.generate(opened.prompt_ids, opened.row_prompt, limits,
+                                             temperature=self.context.config.temperature, generator=opened.generator)
 
-    def start_reads(self, cycle) -> None:
+    def start_reads(self, opened, generated, reference) -> None:
         """Read the state probe (and the transfer set when due) with the parameters the cycle
         starts from; the reference policy's logits of the responses are read when first asked for."""
-        engine = self.engine
-        self._state = engine.state_probe_predictions()
-        self._reference = _Deferred(reference_logits, engine.reference, cycle.prompt_ids, cycle.row_prompt,
-                                    cycle.gen.tokens)
-        self._transfer = engine._transfer.read() if engine._transfer.due(cycle.index) else None
+        self._state = state_predictions(self.context)
+        self._reference = _Deferred(reference_logits, reference, opened.prompt_ids, opened.row_prompt,
+                                    generated.gen.tokens)
+        self._transfer = self.transfer.read() if self.transfer.due(opened.index) else None
 
     def reference_logits(self) -> torch.Tensor:
         """The reference policy's teacher-forced logits [B, T, V] of this cycle's responses (for KL)."""
         return self._reference.result()
 
-    def teacher_forced(self, cycle, width: int):
+    def teacher_forced(self, opened, generated, width: int):
         """Logits [B, T, V] of the responses and values [B + P, width, H] of responses and probes."""
-        gen, probe_ids = cycle.gen, cycle.probe_ids
-        pad = self.engine.tokenizer.pad_id
+        gen, probe_ids = generated.gen, generated.probe_ids
+        pad = self.context.tokenizer.pad_id
         tokens = np.concatenate([pad_ids(gen.tokens, width, pad), pad_ids(probe_ids, width, pad)])
-        rows = np.concatenate([cycle.row_prompt, cycle.probe_prompt])
-        logits, values = self.engine.model.forward(cycle.prompt_ids, rows, tokens)
+        rows = np.concatenate([opened.row_prompt, generated.probe_prompt])
+        logits, values = self.context.student.forward(opened.prompt_ids, rows, tokens)
         return logits[:len(gen.tokens), :gen.tokens.shape[1]], values
 
-    def forward_rows(self, cycle, rows: np.ndarray, ids: np.ndarray):
+    def forward_rows(self, opened, rows: np.ndarray, ids: np.ndarray):
         """A teacher-forced pass (logits, values) over responses ``ids`` to the cycle's prompts
         ``rows``, with the parameters as they are now."""
-        return self.engine.model.forward(cycle.prompt_ids, rows, ids)
+        return self.context.student.forward(opened.prompt_ids, rows, ids)
 
-    def before_step(self) -> None:
-        """Nothing runs beside the update."""
+    def finish(self) -> None:
+        """Wait for every read of the parameters this cycle started from (here: all ran inline)."""
+
+    @property
+    def finished(self) -> bool:
+        """No read of this cycle's parameters is still running."""
+        return True
 
     def state(self) -> np.ndarray:
         return self._state
@@ -97,55 +102,58 @@ class PlainReading:
 class SharedPromptReading(PlainReading):
     """The GRU's fast path: shared prompt encodings and reads on the probe worker."""
 
-    def __init__(self, engine):
-        super().__init__(engine)
+    def __init__(self, context, transfer):
+        super().__init__(context, transfer)
         self._states = None
         self._reading = None
         self._transfer_reading = None
 
-    def begin(self, cycle) -> None:
+    def begin(self, opened) -> None:
         with torch.no_grad():  # encoded once per cycle: generation, probes and the update start from these
-            self._states = self.engine.model.encode_prompts(cycle.prompt_ids + self.engine._state_prompt_ids)
-        self._state_row = len(cycle.prompt_ids)
+            self._states = self.context.student.encode_prompts(opened.prompt_ids + self.context.state_prompt_ids)
+        self._state_row = len(opened.prompt_ids)
 
-    def generate(self, cycle):
-        cfg = self.engine.config
-        return self.engine.model.generate(cycle.prompt_ids, cycle.row_prompt, cycle.limits,
-                                          temperature=cfg.temperature, generator=cycle.generator,
-                                          prompt_states=self._states)
+    def generate(self, opened, limits: np.ndarray):
+        return self.context.student.generate(opened.prompt_ids, opened.row_prompt, limits,
+                                             temperature=self.context.config.temperature, generator=opened.generator,
+                                             prompt_states=self._states)
 
-    def start_reads(self, cycle) -> None:
-        engine = self.engine
-        state_ids = engine._state_probe
-        rows = np.concatenate([np.full(len(state_ids), self._state_row), cycle.probe_prompt])
-        ids = np.concatenate([state_ids, cycle.probe_ids])
-        self._reading = probe_worker().submit(engine.model.read_probes, self._states, rows, ids,
+    def start_reads(self, opened, generated, reference) -> None:
+        state_ids = self.context.state_probe
+        rows = np.concatenate([np.full(len(state_ids), self._state_row), generated.probe_prompt])
+        ids = np.concatenate([state_ids, generated.probe_ids])
+        self._reading = probe_worker().submit(self.context.student.read_probes, self._states, rows, ids,
                                               keep_from=len(state_ids))
-        self._reference = probe_worker().submit(reference_logits, engine.reference, cycle.prompt_ids,
-                                                cycle.row_prompt, cycle.gen.tokens)
-        if engine._transfer.due(cycle.index):
-            self._transfer_reading = probe_worker().submit(engine._transfer.read)
+        self._reference = probe_worker().submit(reference_logits, reference, opened.prompt_ids,
+                                                opened.row_prompt, generated.gen.tokens)
+        if self.transfer.due(opened.index):
+            self._transfer_reading = probe_worker().submit(self.transfer.read)
 
-    def teacher_forced(self, cycle, width: int):
-        model, gen = self.engine.model, cycle.gen
+    def teacher_forced(self, opened, generated, width: int):
+        model, gen = self.context.student, generated.gen
         # the trunk learns from the responses; backprop into the prompt encodings costs ~20% for little
-        logits, values = model.forward_responses(self._states.detach(), cycle.row_prompt, gen.tokens)
+        logits, values = model.forward_responses(self._states.detach(), opened.row_prompt, gen.tokens)
         kept = self._reading.result()[1]
-        probe_values = model.probe_values(self._states, cycle.probe_prompt, kept, cycle.probe_ids)
+        probe_values = model.probe_values(self._states, generated.probe_prompt, kept, generated.probe_ids)
         return logits, torch.cat([_update.pad_values(values, width), _update.pad_values(probe_values, width)])
 
-    def forward_rows(self, cycle, rows: np.ndarray, ids: np.ndarray):
-        model = self.engine.model
+    def forward_rows(self, opened, rows: np.ndarray, ids: np.ndarray):
+        model = self.context.student
         with torch.no_grad():  # as in the update: the trunk learns from the responses, not the prompts
-            states = model.encode_prompts(cycle.prompt_ids)
+            states = model.encode_prompts(opened.prompt_ids)
         return model.forward_responses(states, rows, ids)
 
-    def before_step(self) -> None:
-        if self._transfer_reading is not None:
-            self._transfer_reading.result()  # it reads the parameters this cycle started from
+    def finish(self) -> None:
+        for future in (self._reading, self._transfer_reading):
+            if future is not None:
+                future.result()  # they read the parameters this cycle started from
+
+    @property
+    def finished(self) -> bool:
+        return all(f is None or f.done() for f in (self._reading, self._transfer_reading))
 
     def state(self) -> np.ndarray:
-        n_state, length = self.engine._state_probe.shape
+        n_state, length = self.context.state_probe.shape
         values = self._reading.result()[0][:n_state]
         return predicted_scores(values, np.full(n_state, length))
 
@@ -155,6 +163,14 @@ class SharedPromptReading(PlainReading):
 
     def abandon(self) -> None:
         self._reading = self._transfer_reading = self._states = self._reference = None
+
+
+def state_predictions(context) -> np.ndarray:
+    """The internal evaluator's predicted scores [S, H] on the context's fixed state probe, now."""
+    from scalarscope.engine.probes import predict_probes
+
+    ids = context.state_probe
+    return predict_probes(context, context.state_prompt_ids, np.zeros(len(ids), dtype=int), ids)
 
 
 class _Deferred:

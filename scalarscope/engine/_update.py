@@ -9,20 +9,15 @@ from scalarscope.evaluators.base import ScoreTable
 
 
 def token_rewards(table: ScoreTable, columns: np.ndarray, lengths: np.ndarray, horizon: int) -> np.ndarray:
-    """Per-token reward [B, T]: the mean over training evaluators of their token feedback.
-
-    An evaluator without token-level feedback contributes its sequence score spread evenly over
-    the response; an evaluator that failed on a response contributes nothing to it.
-    """
-    lengths = np.asarray(lengths)
-    mask = np.arange(horizon)[None, :] < lengths[:, None]
-    spread = table.sequence[:, columns] / np.maximum(lengths, 1)[:, None]  # [B, n]
-    per_eval = np.where(table.has_tokens[columns][None, None, :], table.tokens[:, :horizon, columns],
-                        spread[:, None, :])
-    valid = table.valid[:, columns][:, None, :]
-    total = (per_eval * valid).sum(-1)
-    count = np.maximum(valid.sum(-1), 1)
-    return total / count * mask
+    """Per-token reward [B, T]: the mean over the training evaluators (``columns``) that scored a
+    response of their token feedback (:meth:`ScoreTable.token_feedback`, the one rule that spreads a
+    sequence-only judge's score over the tokens), zero past a response's end."""
+    columns = np.asarray(columns)
+    feedback = table.take(slice(None), columns).token_feedback(lengths)
+    if feedback.shape[1] < horizon:
+        feedback = pad_to3(feedback, horizon)
+    count = np.maximum(table.valid[:, columns].sum(-1), 1)
+    return feedback[:, :horizon].sum(-1) / count[:, None]
 
 
 def head_targets(table: ScoreTable, probe_table: ScoreTable, columns: np.ndarray, lengths: np.ndarray,

@@ -33,32 +33,31 @@ def save_engine(engine, path) -> Path:
     """Write ``engine`` to ``path`` atomically (see the module docstring)."""
     from safetensors.torch import save
 
-    tensors = {f"model.{k}": v for k, v in engine.model.state_dict().items()}
+    context = engine.context
+    tensors = {f"model.{k}": v for k, v in context.student.state_dict().items()}
     optimizer = engine.optimizer.state_dict()
     for index, slots in optimizer["state"].items():
         tensors.update({f"optimizer.{index}.{k}": torch.as_tensor(v) for k, v in slots.items()})
     critic = engine.critic.state_dict()
     tensors.update({f"critic.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in critic.items()
                     if isinstance(v, np.ndarray)})
-    tensors.update({f"extra.{k}": v for k, v in engine._extra_tensors().items()})
+    tensors.update({f"extra.{k}": v for k, v in engine.run_tensors().items()})
     spec = {
         "format": FORMAT,
         "engine": type(engine).__name__,
-        "seed": engine.seed,
+        "seed": context.seed,
         "cycle": engine.cycle,
-        "config": engine.config,
-        "holdout": engine.holdout,
-        "prompts": list(engine.prompts),
-        "student": student_spec(engine.model),
-        "evaluators": {"names": [e.name for e in engine.evaluators], "synthetic": synthetic_spec(engine.evaluators),
-                       "fingerprint": engine.state_probe_scores},
+        "config": context.config,
+        "holdout": context.holdout,
+        "prompts": list(context.prompts),
+        "student": student_spec(context.student),
+        "evaluators": {"names": list(context.evaluator_names), "synthetic": synthetic_spec(context.evaluators),
+                       "fingerprint": context.state_probe_scores},
         "optimizer": {"param_groups": optimizer["param_groups"], "slots": sorted(optimizer["state"])},
         "critic": {k: v for k, v in critic.items() if not isinstance(v, np.ndarray)},
         "pool": engine.token_pool.state_dict(),
         "history": list(engine.history),
-        "prompt_memory": dict(engine._prompt_memory),
-        "pending_failures": list(engine._pending_failures),
-        "extra": engine._extra_state(),
+        **engine.run_state(),  # prompt_memory, pending_failures, extra
     }
     metadata = {"format": FORMAT, "scalarscope": json.dumps(_codec.encode(spec))}
     # cloned: tied weights (an LM head sharing the embedding) are stored once per name
@@ -88,17 +87,12 @@ def load_engine(cls, path, *, evaluators=None, model=None):
         engine.optimizer.load_state_dict(_optimizer_state(spec["optimizer"], tensors))
         critic = dict(spec["critic"]) | {k: v.numpy().copy() for k, v in _section(tensors, "critic").items()}
         engine.critic.load_state_dict(critic)
-        engine._load_extra(spec["extra"], _section(tensors, "extra"))
+        engine.restore_run_state(spec, _section(tensors, "extra"), History(spec["history"]), spec["cycle"])
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{str(path)!r} claims {FORMAT} but its content does not fit it "
                               f"({type(exc).__name__}: {exc}); it is damaged or was not written by engine.save") from exc
-    engine.history = History(spec["history"])
-    engine.cycle = spec["cycle"]
-    engine._prompt_memory = dict(spec["prompt_memory"])
-    engine._pending_failures = list(spec["pending_failures"])
-    engine._restore_geometry()
     return engine
 
 

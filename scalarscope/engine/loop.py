@@ -1,7 +1,10 @@
 """ScalarScopeEngine: the stepwise training loop.
 
-One cycle reads top to bottom: budget, generate, self-predict, evaluate, update, record.
-The engine is the one mutable object; every call returns a frozen :class:`CycleRecord`.
+One cycle reads top to bottom as its stages (:meth:`ScalarScopeEngine._cycle`): grant, generate,
+[revise], evaluate, update, record, each a function of the frozen run context
+(:mod:`scalarscope.engine.context`) and the earlier stages' frozen results
+(:mod:`scalarscope.engine.stages`). The engine is the one mutable object (optimiser, critic, pool,
+history, reward source); every call returns a frozen :class:`CycleRecord`.
 """
 
 from __future__ import annotations
@@ -11,41 +14,26 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
-import torch
 
-from scalarscope.critics.learned_critic import LearnedCritic, logit_features
-from scalarscope.engine import _checks, _update, probes
-from scalarscope.engine._cycle import GEOMETRY_WINDOW, Cycle, batch_split, prompt_difficulty
-from scalarscope.engine._metrics import (
-    NOT_OPTIMISED,
-    cycle_metrics,
-    cycle_status,
-    divergence_events,
-    evaluator_failures,
-)
-from scalarscope.engine._reading import pad_ids, reading_for
+from scalarscope.critics.learned_critic import LearnedCritic
+from scalarscope.engine import _checks, _update, probes, record_stage, stages, update_stage
+from scalarscope.engine._cycle import GEOMETRY_WINDOW, prompt_difficulty
+from scalarscope.engine._reading import reading_for, state_predictions
 from scalarscope.engine._threads import torch_threads
 from scalarscope.engine.checkpoint import load_engine, save_engine
 from scalarscope.engine.config import DEFAULT_PROMPTS, EngineConfig
-from scalarscope.engine.kl import kl_penalty, sequence_kl, token_kl
-from scalarscope.engine.probes import STATE_PROMPT
-from scalarscope.engine.records import (
-    CycleRecord,
-    FailureEvent,
-    History,
-    TrainingMetrics,
-    frozen_array,
-)
+from scalarscope.engine.context import RunContext, build_context
+from scalarscope.engine.records import CycleRecord, FailureEvent, History, frozen_array
+from scalarscope.engine.revision import RevisionConfig
+from scalarscope.engine.revision_stage import Revision
 from scalarscope.engine.steering import Steering
 from scalarscope.engine.transfer import AutomaticTransfer, measure_transfer
 from scalarscope.errors import ConfigError
-from scalarscope.evaluators.base import check_evaluators, score_responses
-from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
+from scalarscope.evaluators.base import check_evaluators
 from scalarscope.evaluators.synthetic import correlated_evaluators
 from scalarscope.geometry import GeometryTracker, dimension_collapsed, normalized_spectrum
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.student import default_student
-from scalarscope.student.generation import Generation
 
 
 class ScalarScopeEngine(Steering):
@@ -53,67 +41,70 @@ class ScalarScopeEngine(Steering):
 
     model: a :class:`~scalarscope.student.Student` (default: the GRU student built from ``seed``).
     evaluators: evaluators or plain callables (default: ``correlated_evaluators(5, 0.5, seed)``).
-    token_pool: the governor's :class:`TokenPool` (default: exactly one batch of tokens per cycle).
+    token_pool: the governor's :class:`TokenPool` (default: exactly one batch of tokens per cycle,
+        plus the revision share when revising).
     holdout: name of an evaluator that only measures, never trains (for holdout transfer).
     seed: the one seed; each cycle's randomness derives from (seed, cycle).
+    revision: a :class:`RevisionConfig` to rewrite drafts the internal evaluator predicts weak (the
+        [revise] stage, :mod:`scalarscope.engine.revision_stage`); None: no revision.
 
-    ``reward_source`` ("evaluators" or "conscience"), ``set_reference()`` and the ``kl`` each cycle
-    records: see :mod:`scalarscope.engine.steering` and :mod:`scalarscope.engine.kl`.
+    ``reward_source`` ("evaluators" or "conscience", a strategy: :mod:`scalarscope.engine.reward_source`),
+    ``set_reference()`` and the ``kl`` each cycle records: see :mod:`scalarscope.engine.steering`
+    and :mod:`scalarscope.engine.kl`.
     """
 
     def __init__(self, model=None, evaluators=None, token_pool: TokenPool | None = None, *,
                  holdout: str | None = None, seed: int = 0, config: EngineConfig | None = None,
-                 prompts: Sequence[str] | None = None):
+                 prompts: Sequence[str] | None = None, revision: RevisionConfig | None = None):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise ConfigError(f"seed must be an int, got {seed!r}")
         if model is not None:
             _checks.check_student(model)
         _checks.check_token_pool(token_pool)
-        self.seed = int(seed)
-        self._entropy = self.seed % 2**64
-        self.config = config or EngineConfig()
-        if not isinstance(self.config, EngineConfig):
-            raise ConfigError(f"config must be an EngineConfig, got {type(self.config).__name__}")
-        self.evaluators = check_evaluators(correlated_evaluators(5, 0.5, seed=self.seed) if evaluators is None else evaluators)
-        self.holdout = _checks.check_holdout(holdout, [e.name for e in self.evaluators])
-        self.train_names = tuple(e.name for e in self.evaluators if e.name != holdout)
-        self._train_cols = np.array([i for i, e in enumerate(self.evaluators) if e.name != holdout])
-        self.model = model if model is not None else default_student(seed=self.seed)
-        self.tokenizer = self.model.tokenizer
-        self.model.set_num_heads(len(self.train_names))
-        self.token_pool = token_pool or TokenPool(GovernorConfig(
-            max_tokens_per_cycle=self.config.batch_size * self.config.max_new_tokens))
-        self.prompts = DEFAULT_PROMPTS if prompts is None else _checks.check_prompts(prompts)
-        for p in self.prompts:
-            self.tokenizer.normalize(p, what="prompt")
-        self.optimizer = _update.adam(self.model.parameters(), self.config.learning_rate)
+        config = config or EngineConfig()
+        if not isinstance(config, EngineConfig):
+            raise ConfigError(f"config must be an EngineConfig, got {type(config).__name__}")
+        if revision is not None and not isinstance(revision, RevisionConfig):
+            raise ConfigError(f"revision must be a RevisionConfig, got {type(revision).__name__}; "
+                              "e.g. RevisionConfig(threshold=0.5, targeting='weakest-token')")
+        self.revision = None if revision is None else Revision(revision)
+        evaluators = check_evaluators(correlated_evaluators(5, 0.5, seed=int(seed)) if evaluators is None else evaluators)
+        holdout = _checks.check_holdout(holdout, [e.name for e in evaluators])
+        model = model if model is not None else default_student(seed=int(seed))
+        model.set_num_heads(sum(e.name != holdout for e in evaluators))
+        prompts = DEFAULT_PROMPTS if prompts is None else _checks.check_prompts(prompts)
+        for p in prompts:
+            model.tokenizer.normalize(p, what="prompt")
+        self.token_pool = token_pool or _default_pool(config, self.revision)
+        self.optimizer = _update.adam(model.parameters(), config.learning_rate)
+        self.context: RunContext = build_context(model, evaluators, holdout, config, int(seed), prompts)
         self.critic = LearnedCritic(n_outputs=len(self.train_names))
         self.history = History()
         self.cycle = 0
         self.geometry = GeometryTracker(window=GEOMETRY_WINDOW)
         self._collapsed = False
         self._pending_failures: list[FailureEvent] = []
-        self._transfer = AutomaticTransfer(self)
-        self._prompt_ids: dict[str, np.ndarray] = {}  # see _encode_prompt
         self._prompt_memory: dict[str, float] = {}  # the adaptive governor's difficulty per prompt
-        self._device = getattr(self.model, "device", torch.device("cpu"))
-        self._reader = reading_for(self)
-        self._fix_state_probe()
+        self._transfer = AutomaticTransfer(self.context)
+        self._reader = reading_for(self.context, self._transfer)
         self._init_steering()  # reward source "evaluators"; the reference policy: the student as built
 
-    def _fix_state_probe(self) -> None:
-        """The fixed random responses whose predicted scores are the geometry state, and every
-        evaluator's scores of them (which also fingerprint the evaluators in checkpoints)."""
-        probe_rng = np.random.default_rng([self._entropy, 2**32 + 7])
-        self._state_probe = self.tokenizer.sample_probes(self.config.state_probe_size, self.config.probe_length,
-                                                         probe_rng)
-        self._state_prompt_ids = [self.tokenizer.encode(STATE_PROMPT)]
-        self.state_probe_scores = probes.score_state_probe(self, self._state_probe)  # [S, n_evaluators]
+    # -- the run context, read through ------------------------------------------------------
+    model = property(lambda self: self.context.student, doc="The student being trained.")
+    tokenizer = property(lambda self: self.context.tokenizer)
+    evaluators = property(lambda self: self.context.evaluators, doc="Every evaluator, training and held out.")
+    holdout = property(lambda self: self.context.holdout)
+    train_names = property(lambda self: self.context.train_names)
+    config = property(lambda self: self.context.config)
+    seed = property(lambda self: self.context.seed)
+    prompts = property(lambda self: self.context.prompts)
+    state_probe_scores = property(lambda self: self.context.state_probe_scores,
+                                  doc="Every evaluator's scores [S, n] of the fixed state probe.")
 
     # -- public API ------------------------------------------------------------------------
     def step(self) -> CycleRecord:
         """One cycle on the next prompts from the prompt source."""
-        rng = np.random.default_rng([self._entropy, self.cycle, 1])
+        rng = np.random.default_rng([self.context.entropy, self.cycle, 1])
         count = min(self.config.prompts_per_cycle, len(self.prompts))
         chosen = rng.choice(len(self.prompts), size=count, replace=False)
         return self._run([self.prompts[i] for i in chosen])
@@ -144,7 +135,7 @@ class ScalarScopeEngine(Steering):
 
     def holdout_transfer(self, n: int = 2000, *, seed: int | None = None):
         """Holdout transfer now on ``n`` fresh random probes (:func:`measure_transfer`; see also measure_policy_transfer)."""
-        return measure_transfer(self, n=n, seed=seed)
+        return measure_transfer(self.context, cycle=self.cycle, n=n, seed=seed)
 
     def save(self, path) -> None:
         """Checkpoint everything (student, optimiser, critic, pool, history) atomically, as tensors
@@ -174,218 +165,95 @@ class ScalarScopeEngine(Steering):
 
         return export_onnx(self, path, **kwargs)
 
-    # -- one cycle -------------------------------------------------------------------------
+    # -- one cycle ---------------------------------------------------------------------------
     def _run(self, prompts: list[str]) -> CycleRecord:
         with torch_threads(self.config.torch_threads):
-            cycle = self._open(prompts)
+            opened = stages.open_cycle(self.context, self.cycle, prompts)
+            steps_before = _steps_taken(self.optimizer)
             try:
-                return self._cycle_body(cycle)
+                return self._finish(self._cycle(opened), opened.start)
             except BaseException as exc:  # an interrupted kernel, or a bug: leave the engine usable
-                self._abandon_cycle(cycle, exc)
+                self._abandon_cycle(exc, stepped=_steps_taken(self.optimizer) != steps_before)
                 raise
 
-    def _open(self, prompts: list[str]) -> Cycle:
-        """The cycle's local state: its prompts, batch split and randomness from (seed, cycle)."""
-        rng = np.random.default_rng([self._entropy, self.cycle, 2])
-        generator = torch.Generator(device=self._device).manual_seed(int(rng.integers(2**62)))
-        rows, row_prompt = batch_split(self.config.batch_size, len(prompts))
-        return Cycle(self.cycle, prompts, [self._encode_prompt(p) for p in prompts], rows, row_prompt, rng,
-                      generator, time.perf_counter())
+    def _cycle(self, opened: stages.Opened) -> CycleRecord:
+        """The cycle, stage by stage."""
+        context = self.context
+        # 1. grant: the governor grants tokens per prompt
+        granted = stages.grant(context, self.token_pool, self._difficulty(opened.prompts), opened)
+        if granted is None:
+            return record_stage.record_exhausted(context, self.token_pool, self._transfer, opened)
+        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself)
+        generated = stages.generate(context, self._reader, self._transfer, opened, granted)
+        # [revise] drafts predicted weak, when the engine revises
+        if self.revision is not None:
+            generated = self.revision.revise(context, self.token_pool, self._reward, opened, generated)
+        # 4. evaluate: training evaluators and the holdout score every response
+        evaluated = stages.evaluate(context, opened, generated, with_probes=self.head_learns())
+        # 5. update: policy from the reward source, scalar head, [revision pairs], critic
+        updated = update_stage.update(context, self._trainer(), opened, generated, evaluated)
+        critic = update_stage.learn_critic(context, self.critic, generated, evaluated, updated)
+        if updated.stepped:
+            self._count_head_update()
+        self._prompt_memory.update(prompt_difficulty(opened.prompts, opened.row_prompt, generated.predicted))
+        # 6. record
+        return record_stage.record(context, self.token_pool, self._reader, self._transfer, opened, generated,
+                                   evaluated, updated, critic)
 
-    def _abandon_cycle(self, cycle: Cycle, exc: BaseException) -> None:
+    def _trainer(self) -> update_stage.Trainer:
+        return update_stage.Trainer(self.optimizer, self._reader, self._reward, self.reference, self.revision)
+
+    def _abandon_cycle(self, exc: BaseException, *, stepped: bool) -> None:
         """Roll an unfinished cycle back (budget, counter) and record why on the next cycle."""
         self._reader.abandon()
         if self.token_pool.cycle_open:
             self.token_pool.abort_cycle()
-        note = " after the parameter update (parameters keep it)" if cycle.stepped else "; parameters unchanged"
+        note = " after the parameter update (parameters keep it)" if stepped else "; parameters unchanged"
         self._pending_failures.append(FailureEvent(
             self.cycle, "interrupted", "warning",
             f"cycle {self.cycle} stopped by {type(exc).__name__}{note}; it was not recorded and runs again"))
 
-    def _cycle_body(self, cycle: Cycle) -> CycleRecord:
-        # 1. budget: the governor grants tokens per prompt
-        if not self._grant(cycle):
-            return self._record_exhausted(cycle)
-        # 2. generate, 3. self-predict (the scalar head's values come out of decoding itself)
-        self._generate(cycle)
-        # 4. evaluate: training evaluators and the holdout score every response
-        self._evaluate(cycle)
-        # 5. update: policy from token feedback, scalar head on samples and probes, critic
-        cycle.losses = self._update(cycle)
-        self._update_critic(cycle)
-        # 6. record
-        return self._record(cycle)
-
-    def _grant(self, cycle: Cycle) -> bool:
-        """Open the ledger and set each row's token limit; False when nothing was granted."""
-        cfg = self.config
-        self.token_pool.open_cycle(cycle.index)
-        grants = self.token_pool.allocate(cycle.rows * cfg.max_new_tokens, self._difficulty(cycle.prompts))
-        cycle.limits = np.minimum(cfg.max_new_tokens, grants // np.maximum(cycle.rows, 1))[cycle.row_prompt]
-        return cycle.limits.max(initial=0) > 0
-
-    def _generate(self, cycle: Cycle) -> None:
-        """Sample the responses and the internal evaluator's prediction of their scores (the
-        revision hook may rewrite them); draw the cycle's off-policy probes."""
-        cfg = self.config
-        cycle.probe_ids = self.tokenizer.sample_probes(cfg.probe_batch, cfg.probe_length, cycle.rng)
-        cycle.probe_prompt = cycle.rng.integers(len(cycle.prompts), size=cfg.probe_batch)
-        self._reader.begin(cycle)
-        if self._transfer.due(cycle.index):
-            self._transfer.probe_set()  # drawn and scored here, once, not on the probe worker
-        drafted = self._reader.generate(cycle)
-        predicted = predicted_scores(drafted.values, drafted.lengths)
-        cycle.gen, cycle.extra = self._after_prediction(cycle.index, cycle.prompts, cycle.prompt_ids,
-                                                        cycle.row_prompt, drafted, predicted, cycle.rng)
-        # [revision] a hook that rewrote responses: predictions of what is evaluated
-        cycle.predicted = predicted if cycle.gen is drafted else predicted_scores(cycle.gen.values, cycle.gen.lengths)
-
-    def _evaluate(self, cycle: Cycle) -> None:
-        """Every evaluator scores the responses. While the head learns, the cycle's off-policy
-        probes ride along in the same call (one model call per judge per cycle); only the training
-        evaluators' scores of them are kept (``cycle.probe_table``)."""
-        gen, batch = cycle.gen, len(cycle.gen.tokens)
-        cycle.responses = self.tokenizer.decode_batch(gen.tokens, gen.lengths)
-        rows, ids, lengths, texts = cycle.row_prompt, gen.tokens, gen.lengths, cycle.responses
-        if self.head_learns():
-            probe_lengths = np.full(len(cycle.probe_ids), cycle.probe_ids.shape[1])
-            width, pad = max(ids.shape[1], cycle.probe_ids.shape[1]), self.tokenizer.pad_id
-            ids = np.concatenate([pad_ids(ids, width, pad), pad_ids(cycle.probe_ids, width, pad)])
-            rows, lengths = np.concatenate([rows, cycle.probe_prompt]), np.concatenate([lengths, probe_lengths])
-            texts = texts + self.tokenizer.decode_batch(cycle.probe_ids, probe_lengths)
-        table = score_responses(self.evaluators, [cycle.prompts[p] for p in rows], texts,
-                                prompt_ids=[cycle.prompt_ids[p] for p in rows], response_ids=ids, lengths=lengths,
-                                tokenizer=self.tokenizer)
-        cycle.table = table.take(slice(0, batch))
-        cycle.probe_table = table.take(slice(batch, None), self._train_cols) if len(rows) > batch else None
-        cycle.failures = evaluator_failures(cycle.index, cycle.table.failures, self.train_names)
-        if cycle.probe_table is not None:
-            cycle.failures += evaluator_failures(cycle.index, cycle.probe_table.failures, self.train_names)
-
-    def _after_prediction(self, cycle, prompts, prompt_ids, row_prompt, gen: Generation, predicted, rng):
-        """Hook between self-prediction and evaluation (the revision engine rewrites here).
-
-        Returns (gen, extra). A hook that rewrites responses returns a new Generation, and
-        extra["draft_used"] (draft tokens spent) and extra["revision_used"] (revision tokens spent)
-        for the ledger; extra["revision"] is recorded in the CycleRecord.
-        """
-        return gen, {}
-
-    def _update(self, cycle: Cycle) -> dict[str, float]:
-        """One optimisation step on the responses and the off-policy probes; returns its losses.
-        The policy learns from the reward source's per-token rewards; the scalar head from the
-        evaluators, unless it is the frozen conscience (then no evaluator score is used at all)."""
-        cfg, gen = self.config, cycle.gen
-        if self.needs_evaluators() and not cycle.table.valid[:, self._train_cols].any():
-            # nothing to learn from: no step (an entropy-only step would move the policy for nothing)
-            self._reader.start_reads(cycle)  # the state and the transfer still read this cycle's parameters
-            self._reader.before_step()
-            cycle.evaluators_failed = True
-            return dict(NOT_OPTIMISED)
-        width = max(gen.tokens.shape[1], cycle.probe_ids.shape[1])
-        head_learns = self.head_learns()
-        if head_learns:
-            targets = _update.head_targets(cycle.table, cycle.probe_table, self._train_cols, gen.lengths,
-                                           cycle.probe_ids.shape[1], width)
-        rewards = self.policy_rewards(cycle.table, self._train_cols, gen)
-        self._reader.start_reads(cycle)
-        logits, values = self._reader.teacher_forced(cycle, width)
-        pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
-        h_loss = head_loss(values, *targets) if head_learns else torch.zeros((), device=logits.device)
-        loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
-        kl_tokens = None
-        if cfg.kl_coef:  # the penalty needs the reference now; without it KL is read after the backward pass
-            kl_tokens = token_kl(logits, self._reader.reference_logits(), temperature=cfg.temperature)
-            loss = loss + cfg.kl_coef * kl_penalty(kl_tokens, gen.used)
-        losses = {"loss": loss.item(), "policy_loss": pg_loss.item(), "head_loss": h_loss.item(),
-                  "entropy": entropy.item(), "grad_norm": 0.0}
-        return self._step(cycle, loss, losses, lambda: kl_tokens if kl_tokens is not None else
-                          token_kl(logits.detach(), self._reader.reference_logits(), temperature=cfg.temperature))
-
-    def _step(self, cycle: Cycle, loss, losses: dict[str, float], kl_tokens) -> dict[str, float]:
-        """Backward, clip and step, unless the loss or the gradient is not finite (recorded);
-        ``kl_tokens()`` gives the per-token KL to the reference, read after the backward pass."""
-        if not np.isfinite(losses["loss"]):
-            cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
-                                               f"non-finite loss ({losses['loss']}); update skipped"))
-            return dict(NOT_OPTIMISED)  # missing, not zero: nothing was optimised
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        losses["kl"] = float(sequence_kl(kl_tokens(), cycle.gen.used).mean())
-        grad_norm = float(_update.clip_gradients(self.model.parameters(), self.config.grad_clip))
-        if not np.isfinite(grad_norm):
-            cycle.failures.append(FailureEvent(cycle.index, "divergence", "critical",
-                                               "non-finite gradient; update skipped"))
-            return losses | {"grad_norm": float("nan")}
-        losses = losses | {"grad_norm": grad_norm}
-        cycle.failures.extend(divergence_events(cycle.index, losses))  # finite but exploding (clipped, applied)
-        self._reader.before_step()
-        self.optimizer.step()
-        cycle.stepped = True
-        self._count_head_update()
-        return losses
-
-    def _update_critic(self, cycle: Cycle) -> None:
-        gen, cols = cycle.gen, self._train_cols
-        features = logit_features(gen.logit_stats, gen.tokens, gen.lengths, gen.used)
-        cycle.critic_predicted = self.critic.predict(features)
-        if cycle.evaluators_failed:  # no score to learn from
-            cycle.critic_loss = float("nan")
-            return
-        cycle.critic_loss = self.critic.update(features, cycle.table.sequence[:, cols], cycle.table.valid[:, cols],
-                                               predicted=cycle.critic_predicted)
-
-    def _encode_prompt(self, prompt: str) -> np.ndarray:
-        """Token ids of ``prompt`` (cached: a prompt source repeats its prompts; do not modify)."""
-        ids = self._prompt_ids.get(prompt)
-        if ids is None:
-            ids = self._prompt_ids[prompt] = self.tokenizer.encode(prompt, what="prompt")
-            ids.flags.writeable = False
-        return ids
-
     # -- helpers ---------------------------------------------------------------------------
-    def _difficulty(self, prompts: list[str]) -> np.ndarray:
+    def _difficulty(self, prompts) -> np.ndarray:
         """How hard the internal evaluator found each prompt last time: 1 - its mean predicted score,
         plus its uncertainty (spread over samples) and disagreement (spread over heads). Unseen: 1."""
         return np.array([self._prompt_memory.get(p, 1.0) for p in prompts])
 
     def evaluator_layout(self, n_probes: int = 1000, *, seed: int = 0):
         """True evaluators and the internal heads in one 2-D frame (see :func:`probes.evaluator_layout`)."""
-        return probes.evaluator_layout(self, n_probes=n_probes, seed=seed)
+        return probes.evaluator_layout(self.context, n_probes=n_probes, seed=seed)
 
     def state_probe_predictions(self) -> np.ndarray:
         """The internal evaluator's predicted scores [S, H] on the fixed state probe."""
-        ids = self._state_probe
-        return probes.predict_probes(self, self._state_prompt_ids, np.zeros(len(ids), dtype=int), ids)
+        return state_predictions(self.context)
 
-    def _record(self, cycle: Cycle) -> CycleRecord:
-        gen, extra = cycle.gen, cycle.extra
-        entry = self.token_pool.close_cycle(extra.get("draft_used", int(gen.used.sum())), extra.get("revision_used", 0))
-        metrics = cycle_metrics(table=cycle.table, train_cols=self._train_cols,
-                                names=[e.name for e in self.evaluators], predicted=cycle.predicted,
-                                critic_predicted=cycle.critic_predicted, lengths=gen.lengths, losses=cycle.losses,
-                                critic_loss=cycle.critic_loss, entry=entry)
-        self._prompt_memory.update(prompt_difficulty(cycle.prompts, cycle.row_prompt, cycle.predicted))
-        state, transfer = self._reader.state(), self._transfer.summarize(self._reader.transfer_predictions(), cycle.index)
-        status = cycle_status(cycle.failures, evaluators_failed=cycle.evaluators_failed)
-        record = CycleRecord(cycle.index, status, tuple(cycle.prompts),
-                             cycle.responses[0] if cycle.responses else "", metrics, entry,
-                             frozen_array(state.ravel()), tuple(cycle.failures), transfer, extra.get("revision"))
-        return self._finish(record, cycle.start)
+    def revision_summary(self):
+        """Trigger, revision and acceptance rates, mean uplift and tokens spent over the history."""
+        from scalarscope.engine.revision import summarize_outcomes
 
-    def _record_exhausted(self, cycle: Cycle) -> CycleRecord:
-        entry = self.token_pool.close_cycle(0)
-        failure = FailureEvent(cycle.index, "budget_exhausted", "warning",
-                               f"no tokens granted (run spent {self.token_pool.spent_total} of "
-                               f"{self.token_pool.config.max_tokens_total}); cycle skipped")
-        state = frozen_array(self.state_probe_predictions().ravel())  # as the cycle began: nothing changes it
-        transfer = None
-        if self._transfer.due(cycle.index):
-            transfer = self._transfer.summarize(self._transfer.read(), cycle.index)
-        metrics = TrainingMetrics.not_measured(tokens_refused=entry.refused)  # nothing trained: NaN, not 0
-        record = CycleRecord(cycle.index, "budget_exhausted", tuple(cycle.prompts), "", metrics, entry, state,
-                             (failure,), transfer)
-        return self._finish(record, cycle.start)
+        return summarize_outcomes([r.revision for r in self.history])
+
+    # -- what a checkpoint holds beyond the context, optimiser, critic, pool and history ------
+    def run_state(self) -> dict:
+        """The JSON-able state that spans cycles (see :mod:`scalarscope.engine.checkpoint`)."""
+        return {"prompt_memory": dict(self._prompt_memory), "pending_failures": list(self._pending_failures),
+                "extra": {"steering": self.steering_values(), "init_kwargs": self.init_kwargs()}}
+
+    def run_tensors(self) -> dict:
+        return {f"reference.{k}": v for k, v in self.steering_tensors().items()}
+
+    def restore_run_state(self, state: dict, tensors: dict, history: History, cycle: int) -> None:
+        """Undo of :meth:`run_state` and :meth:`run_tensors` on a freshly built engine."""
+        reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
+        self.restore_steering_state({**state["extra"]["steering"], "reference": reference})
+        self._prompt_memory = dict(state["prompt_memory"])
+        self._pending_failures = list(state["pending_failures"])
+        self.history, self.cycle = history, cycle
+        self._restore_geometry()
+
+    def init_kwargs(self) -> dict:
+        """The constructor arguments beyond the context that a checkpoint passes back."""
+        return {} if self.revision is None else {"revision": self.revision.config}
 
     def _finish(self, record: CycleRecord, start: float) -> CycleRecord:
         failures = tuple(self._pending_failures) + record.failures
@@ -412,3 +280,23 @@ class ScalarScopeEngine(Steering):
             self.geometry.update(record.state)
         self._collapsed = bool(len(self.history)) and dimension_collapsed(self.history[-1].effective_dim,
                                                                             len(self.history), GEOMETRY_WINDOW)
+
+
+def _default_pool(config: EngineConfig, revision: Revision | None) -> TokenPool:
+    """Exactly one batch of tokens per cycle; with revision, the drafts' full budget plus
+    ``DEFAULT_REVISION_SHARE`` of the cycle for rewrites."""
+    import math
+
+    from scalarscope.engine.revision import DEFAULT_REVISION_SHARE
+
+    drafts = config.batch_size * config.max_new_tokens
+    if revision is None:
+        return TokenPool(GovernorConfig(max_tokens_per_cycle=drafts))
+    total = math.ceil(drafts / (1.0 - DEFAULT_REVISION_SHARE))
+    return TokenPool(GovernorConfig(max_tokens_per_cycle=total, revision_share=DEFAULT_REVISION_SHARE))
+
+
+def _steps_taken(optimizer) -> float:
+    """Optimiser steps so far (Adam's own count): tells an interrupted cycle whether it stepped."""
+    counts = [float(slots["step"]) for slots in optimizer.state.values() if "step" in slots]
+    return max(counts, default=0.0)

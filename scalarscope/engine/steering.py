@@ -22,30 +22,11 @@ by default the policy the engine was built with; :meth:`Steering.set_reference` 
 
 from __future__ import annotations
 
-import numpy as np
-
 from scalarscope.engine.kl import ReferencePolicy
+from scalarscope.engine.reward_source import REWARD_SOURCES, check_reward_source, conscience_rewards
 from scalarscope.errors import ConfigError
-from scalarscope.evaluators.base import ScoreTable
 
-REWARD_SOURCES = ("evaluators", "conscience")
-
-
-def check_reward_source(value: object) -> str:
-    if not isinstance(value, str) or value not in REWARD_SOURCES:
-        raise ConfigError(f"reward_source must be one of {list(REWARD_SOURCES)}, got {value!r}; "
-                          "'evaluators' trains on the judges' feedback, 'conscience' on the scalar head's own values")
-    return value
-
-
-def conscience_rewards(values: np.ndarray, lengths: np.ndarray, horizon: int) -> np.ndarray:
-    """Per-token reward [B, T]: the mean over heads of the scalar head's values [B, T', H] of each
-    response token (zero past a response's end and at its EOS), padded or cut to ``horizon``."""
-    values = np.asarray(values, dtype=np.float64)
-    rewards = np.zeros((values.shape[0], horizon))
-    width = min(horizon, values.shape[1])
-    rewards[:, :width] = values[:, :width].mean(-1)
-    return rewards * (np.arange(horizon)[None, :] < np.asarray(lengths)[:, None])
+__all__ = ["REWARD_SOURCES", "Steering", "check_reward_source", "conscience_rewards"]
 
 
 class Steering:
@@ -56,14 +37,14 @@ class Steering:
     """
 
     def _init_steering(self) -> None:
-        self._reward_source = "evaluators"
+        self._reward = REWARD_SOURCES["evaluators"]  # a strategy: see scalarscope.engine.reward_source
         self._head_updates = 0
         self.set_reference()
 
     @property
     def reward_source(self) -> str:
         """``"evaluators"`` or ``"conscience"``; a change takes effect on the next cycle."""
-        return self._reward_source
+        return self._reward.name
 
     @reward_source.setter
     def reward_source(self, value: str) -> None:
@@ -72,7 +53,10 @@ class Steering:
             raise ConfigError("reward_source='conscience' needs a scalar head that has learned something, but no "
                               "update has trained it yet; run cycles with reward_source='evaluators' first "
                               "(e.g. engine.run(50))")
-        self._reward_source = value
+        switched = value != self._reward.name
+        self._reward = REWARD_SOURCES[value]
+        if switched:
+            self._reward.on_switch(self)
 
     def set_reference(self, model=None) -> None:
         """Make a frozen copy of ``model`` (default: the student as it is now) the reference policy
@@ -81,54 +65,16 @@ class Steering:
 
     def head_learns(self) -> bool:
         """Whether this cycle's update trains the scalar head (always, unless it is the frozen conscience)."""
-        return self._reward_source == "evaluators" or self.config.conscience_learns
-
-    def needs_evaluators(self) -> bool:
-        """Whether this cycle's update needs a training evaluator's score (the policy's rewards or
-        the head's targets); the frozen conscience does not."""
-        return self._reward_source == "evaluators" or self.head_learns()
-
-    def ranking_scores(self, table: ScoreTable, gen) -> np.ndarray:
-        """Per response [B]: what versions of a response are compared by (revision keeps the
-        better): the training evaluators' mean valid score (``table``: their columns only; -inf
-        where none is valid), or under the conscience the head's predicted score, mean over heads."""
-        from scalarscope.engine.revision import aggregate, mean_valid_score
-        from scalarscope.evaluators.scalar_head import predicted_scores
-
-        if self._reward_source == "conscience":
-            return aggregate(predicted_scores(gen.values, gen.lengths))
-        return mean_valid_score(table)
-
-    def policy_rewards(self, table: ScoreTable, columns: np.ndarray, gen) -> np.ndarray:
-        """Per-token rewards [B, T] the policy gradient uses, from the current reward source."""
-        from scalarscope.engine._update import token_rewards
-
-        horizon = gen.tokens.shape[1]
-        if self._reward_source == "conscience":
-            return conscience_rewards(gen.values, gen.lengths, horizon)
-        return token_rewards(table, columns, gen.lengths, horizon)
+        return self._reward.head_learns(self.config)
 
     def _count_head_update(self) -> None:
         if self.head_learns():
             self._head_updates += 1
 
     # -- checkpoints: plain values and tensors ---------------------------------------------
-    # the engine's checkpoint hooks (a subclass joins its own state to these, through super())
-    def _extra_state(self) -> dict:
-        """JSON-able state beyond the core; ``init_kwargs`` go back to the constructor."""
-        return {"steering": self.steering_values()}
-
-    def _extra_tensors(self) -> dict:
-        return {f"reference.{k}": v for k, v in self.steering_tensors().items()}
-
-    def _load_extra(self, state: dict, tensors: dict) -> None:
-        """Restore what :meth:`_extra_state` and :meth:`_extra_tensors` saved."""
-        reference = {k[len("reference."):]: v for k, v in tensors.items() if k.startswith("reference.")}
-        self.restore_steering_state({**state["steering"], "reference": reference})
-
     def steering_values(self) -> dict:
         """The JSON-able part of the state: {"reward_source": str, "head_updates": int}."""
-        return {"reward_source": self._reward_source, "head_updates": int(self._head_updates)}
+        return {"reward_source": self._reward.name, "head_updates": int(self._head_updates)}
 
     def steering_tensors(self) -> dict:
         """The reference policy's tensors (its state_dict)."""
@@ -138,7 +84,7 @@ class Steering:
         """Undo of :meth:`steering_values` joined by ``"reference"``: :meth:`steering_tensors`, on a
         freshly built engine with the same student architecture."""
         self._head_updates = int(state["head_updates"])
-        self._reward_source = check_reward_source(state["reward_source"])
+        self._reward = REWARD_SOURCES[check_reward_source(state["reward_source"])]
         reference = ReferencePolicy(self.model)
         reference.model.load_state_dict(state["reference"])
         self.reference = reference

@@ -21,7 +21,7 @@ warning, not an error, so that a run's automatic measurement does not stop train
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,55 +30,58 @@ from scalarscope.engine.records import TransferMeasurement
 from scalarscope.errors import MeasurementWarning
 from scalarscope.evaluators.scalar_head import safe_corr
 
+if TYPE_CHECKING:
+    from scalarscope.engine.context import RunContext
+
 MIN_CEILING = 0.1  # below this agreement ceiling, transfer / ceiling is reported as 0
 MIN_VALID = 3  # probes every evaluator scored, needed for a correlation
 
 
-def measure_transfer(engine, *, n: int = 2000, seed: int | None = None) -> TransferMeasurement:
+def measure_transfer(context: RunContext, *, cycle: int, n: int = 2000, seed: int | None = None) -> TransferMeasurement:
     """Measure transfer, ceiling, their ratio, fidelity and head error on ``n`` fresh probes
-    (``n`` in [3, :data:`~scalarscope.engine._checks.MAX_PROBES`])."""
+    (``n`` in [3, :data:`~scalarscope.engine._checks.MAX_PROBES`]) at ``cycle``."""
     from scalarscope.engine.probes import predict_and_score
 
     n = check_count(n, "n", minimum=3, maximum=MAX_PROBES,
                     example="engine.holdout_transfer(2000); at least 3 probe responses to measure a correlation")
     seed = check_optional_seed(seed)
-    ids, prompt_index = draw_probes(engine, n, [engine._entropy, engine.cycle, 3] if seed is None else [abs(seed), 4])
-    predicted, table = predict_and_score(engine, list(engine.prompts), prompt_index, ids)  # [n, H], all evaluators
-    return summarize_transfer(engine, predicted, table, engine.cycle)
+    ids, prompt_index = draw_probes(context, n, [context.entropy, cycle, 3] if seed is None else [abs(seed), 4])
+    predicted, table = predict_and_score(context, list(context.prompts), prompt_index, ids)  # [n, H], all evaluators
+    return summarize_transfer(context, predicted, table, cycle)
 
 
-def draw_probes(engine, n: int, entropy) -> tuple[np.ndarray, np.ndarray]:
+def draw_probes(context: RunContext, n: int, entropy) -> tuple[np.ndarray, np.ndarray]:
     """``n`` uniformly random full-length probe responses [n, L] and the engine prompts they answer [n]."""
     rng = np.random.default_rng(entropy)
-    ids = engine.tokenizer.sample_probes(n, engine.config.probe_length, rng)
-    return ids, rng.integers(len(engine.prompts), size=n)
+    ids = context.tokenizer.sample_probes(n, context.config.probe_length, rng)
+    return ids, rng.integers(len(context.prompts), size=n)
 
 
-def summarize_transfer(engine, predicted: np.ndarray, table, cycle: int) -> TransferMeasurement:
+def summarize_transfer(context: RunContext, predicted: np.ndarray, table, cycle: int) -> TransferMeasurement:
     """The measurement from the internal evaluator's predictions [n, H] and every evaluator's scores."""
-    cols = engine._train_cols
+    cols = context.train_cols
     ok = table.valid.all(1)
     if ok.sum() < MIN_VALID:
-        return _unmeasurable(engine, table, ok, cycle)
+        return _unmeasurable(context, table, ok, cycle)
     truth = table.sequence[ok][:, cols]
     aggregate = predicted[ok].mean(1)
     true_aggregate = truth.mean(1)
     fidelity = safe_corr(aggregate, true_aggregate)
     head_mae = float(np.abs(predicted[ok] - truth).mean())
     baseline_mae = float(np.abs(truth - truth.mean(0)).mean())
-    if engine.holdout is None:  # nothing held out: nothing to transfer to (NaN, not 0)
+    if context.holdout is None:  # nothing held out: nothing to transfer to (NaN, not 0)
         nan = float("nan")
         return TransferMeasurement(cycle, None, nan, nan, nan, fidelity, head_mae, int(ok.sum()), baseline_mae)
-    held = table.sequence[ok][:, [e.name for e in engine.evaluators].index(engine.holdout)]
+    held = table.sequence[ok][:, context.holdout_col]
     transfer = safe_corr(aggregate, held)
     ceiling = safe_corr(true_aggregate, held)
     # the ratio only means something when there is a ceiling to approach
     ratio = transfer / ceiling if ceiling >= MIN_CEILING else 0.0
-    return TransferMeasurement(cycle, engine.holdout, transfer, ceiling, ratio, fidelity, head_mae,
+    return TransferMeasurement(cycle, context.holdout, transfer, ceiling, ratio, fidelity, head_mae,
                                int(ok.sum()), baseline_mae)
 
 
-def _unmeasurable(engine, table, ok: np.ndarray, cycle: int) -> TransferMeasurement:
+def _unmeasurable(context: RunContext, table, ok: np.ndarray, cycle: int) -> TransferMeasurement:
     """Too few probes every evaluator scored: NaN everywhere, and a warning that says why."""
     failing = sorted({name for name, _ in table.failures})
     warnings.warn(f"holdout transfer at cycle {cycle}: only {int(ok.sum())} of {len(ok)} probe responses have a "
@@ -86,50 +89,32 @@ def _unmeasurable(engine, table, ok: np.ndarray, cycle: int) -> TransferMeasurem
                   "ratio, fidelity and head_mae are NaN. Check those evaluators on random text.",
                   MeasurementWarning, stacklevel=5)  # the caller of engine.holdout_transfer
     nan = float("nan")
-    return TransferMeasurement(cycle, engine.holdout, nan, nan, nan, nan, nan, int(ok.sum()), nan)
-
-
-class _ProbeSet(NamedTuple):
-    ids: np.ndarray  # [n, L]
-    prompt_index: np.ndarray  # [n] into the engine's prompts
-    prompt_ids: list[np.ndarray]  # the engine's prompts, encoded
-    table: object  # every evaluator's ScoreTable of the probes
+    return TransferMeasurement(cycle, context.holdout, nan, nan, nan, nan, nan, int(ok.sum()), nan)
 
 
 class AutomaticTransfer:
     """The engine's live transfer measurement every ``transfer_every`` cycles: one probe set drawn
-    from the seed and scored by every evaluator once (on first use), read with the parameters
-    each due cycle starts from."""
+    from the seed and scored by every evaluator once (on first use: ``context.transfer_probes()``),
+    read with the parameters each due cycle starts from."""
 
-    def __init__(self, engine):
-        self.engine = engine
-        self._probes: _ProbeSet | None = None
+    def __init__(self, context: RunContext):
+        self.context = context
 
     def due(self, cycle: int) -> bool:
-        every = self.engine.config.transfer_every
+        every = self.context.config.transfer_every
         return bool(every) and cycle % every == 0
-
-    def probe_set(self) -> _ProbeSet:
-        from scalarscope.engine import probes
-
-        if self._probes is None:
-            engine = self.engine
-            ids, prompt_index = draw_probes(engine, engine.config.transfer_probes, [engine._entropy, 2**32 + 11])
-            self._probes = _ProbeSet(ids, prompt_index, [engine._encode_prompt(p) for p in engine.prompts],
-                                     probes.score_probes(engine, list(engine.prompts), prompt_index, ids))
-        return self._probes
 
     def read(self) -> np.ndarray:
         """[may run on the probe worker] The internal evaluator's predictions [n, H] of the set."""
         from scalarscope.engine import probes
 
-        probe_set = self.probe_set()
-        return probes.predict_probes(self.engine, probe_set.prompt_ids, probe_set.prompt_index, probe_set.ids)
+        probe_set = self.context.transfer_probes()
+        return probes.predict_probes(self.context, probe_set.prompt_ids, probe_set.prompt_index, probe_set.ids)
 
     def summarize(self, predictions: np.ndarray | None, cycle: int) -> TransferMeasurement | None:
         if predictions is None:
             return None
-        return summarize_transfer(self.engine, predictions, self.probe_set().table, cycle)
+        return summarize_transfer(self.context, predictions, self.context.transfer_probes().table, cycle)
 
 
 def measure_policy_transfer(engine, *, n: int = 512, seed: int = 0,
@@ -145,17 +130,18 @@ def measure_policy_transfer(engine, *, n: int = 512, seed: int = 0,
     from scalarscope.evaluators.scalar_head import predicted_scores
 
     n = check_count(n, "n", minimum=3, maximum=MAX_PROBES, example="measure_policy_transfer(engine, n=512)")
+    context = engine.context
     seed = check_optional_seed(seed) or 0
     rng = np.random.default_rng([abs(seed), 5])
-    prompt_index = rng.integers(len(engine.prompts), size=n)
-    prompt_ids = [engine._encode_prompt(p) for p in engine.prompts]
-    generator = torch.Generator(device=engine._device).manual_seed(int(rng.integers(2**62)))
-    limits = np.full(n, engine.config.max_new_tokens)
-    gen = engine.model.generate(prompt_ids, prompt_index, limits, generator=generator,
-                                temperature=temperature or engine.config.temperature)
+    prompt_index = rng.integers(len(context.prompts), size=n)
+    prompt_ids = [context.encode_prompt(p) for p in context.prompts]
+    generator = torch.Generator(device=context.device).manual_seed(int(rng.integers(2**62)))
+    limits = np.full(n, context.config.max_new_tokens)
+    gen = context.student.generate(prompt_ids, prompt_index, limits, generator=generator,
+                                   temperature=temperature or context.config.temperature)
     predicted = predicted_scores(gen.values, gen.lengths)
-    texts = engine.tokenizer.decode_batch(gen.tokens, gen.lengths)
-    table = score_responses(engine.evaluators, [engine.prompts[i] for i in prompt_index], texts,
+    texts = context.tokenizer.decode_batch(gen.tokens, gen.lengths)
+    table = score_responses(context.evaluators, [context.prompts[i] for i in prompt_index], texts,
                             prompt_ids=[prompt_ids[i] for i in prompt_index], response_ids=gen.tokens,
-                            lengths=gen.lengths, tokenizer=engine.tokenizer)
-    return summarize_transfer(engine, predicted, table, engine.cycle)
+                            lengths=gen.lengths, tokenizer=context.tokenizer)
+    return summarize_transfer(context, predicted, table, engine.cycle)
