@@ -121,7 +121,8 @@ def _dask_completed(function, specs: Sequence[RunSpec], client, connect_timeout:
         futures = client.map(function, list(specs), pure=False)
         by_key = {f.key: spec for f, spec in zip(futures, specs, strict=True)}
         try:
-            for future in as_completed(futures):
+            # the client's own loop: a client made here is not the default one, which as_completed would look for
+            for future in as_completed(futures, loop=client.loop):
                 yield by_key[future.key], future.result
         finally:
             client.cancel(futures)
