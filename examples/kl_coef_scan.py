@@ -22,12 +22,11 @@ def default_world(args) -> dict:
     coef, overlap, seed, cycles, probes = args
     import torch
 
-    from scalarscope.engine import EngineConfig, ScalarScopeEngine
-    from scalarscope.evaluators import correlated_evaluators
+    from scalarscope.worlds import build_world
 
     torch.set_num_threads(1)
-    engine = ScalarScopeEngine(evaluators=correlated_evaluators(5, overlap, seed=seed), holdout=NAMES[seed % 5],
-                               seed=seed, config=EngineConfig(kl_coef=coef, transfer_every=0))
+    engine = build_world("default", seed=seed, overlap=overlap).engine(holdout=NAMES[seed % 5], kl_coef=coef,
+                                                                       transfer_every=0)
     engine.run(cycles, progress=False)
     tail = engine.history.to_frame().tail(20)
     measured = engine.holdout_transfer(probes)
@@ -40,12 +39,13 @@ def revision_world(args) -> dict:
     import numpy as np
     import torch
 
-    from scalarscope.engine import EngineConfig, RevisionConfig
-    from scalarscope.sweeps.revision_study import train_revision_engine
+    from scalarscope.engine import RevisionConfig
+    from scalarscope.sweeps.revision_study import revision_engine
+    from scalarscope.worlds import build_world
 
     torch.set_num_threads(1)
-    engine = train_revision_engine(seed=seed, cycles=100, revision=RevisionConfig(),
-                                   config=EngineConfig(kl_coef=coef, transfer_every=0))
+    engine = revision_engine(build_world("default", seed=seed), revision=RevisionConfig(), kl_coef=coef)
+    engine.run(100, progress=False)
     triggered = np.array([r.revision.triggered / max(r.revision.responses, 1) for r in engine.history])
     return {"kl_coef": coef, "seed": seed, "trigger_rate": triggered.mean(), "trigger_after_50": triggered[50:].mean(),
             "revision_score": engine.history.to_frame().mean_score.tail(10).mean()}

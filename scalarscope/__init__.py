@@ -42,6 +42,9 @@ _LAZY = {
     "tiny_gpt2": "scalarscope.student",
     "real_judges": "scalarscope.evaluators.judges",
     "real_judges_world": "scalarscope.worlds.real_judges",
+    "build_world": "scalarscope.worlds",
+    "register_world": "scalarscope.worlds",
+    "WorldSpec": "scalarscope.worlds",
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",

@@ -42,7 +42,7 @@ def test_cli_budget_zero_is_refused_not_replaced_by_the_default(capsys):
 
 
 def test_default_world_budget_zero_is_an_error_not_the_default():
-    from scalarscope.engine.default_world import build_default_world
+    from scalarscope.worlds.default import build_default_world
 
     with pytest.raises(ConfigError, match=r"max_tokens_per_cycle must be >= 1, got 0"):
         build_default_world(budget=0)

@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 
 from scalarscope.errors import ConfigError  # noqa: E402
 from scalarscope.evaluators.judges import CommonnessJudge, SentimentJudge  # noqa: E402
-from scalarscope.worlds import get_world  # noqa: E402
-from scalarscope.worlds.real_judges import PROMPTS, real_judges_world, world_student  # noqa: E402
+from scalarscope.worlds import build_world, get_world  # noqa: E402
+from scalarscope.worlds.real_judges import PROMPTS, RealJudgesWorld, real_judges_world  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +55,17 @@ def test_the_measured_overlap_names_every_judge(world):
     np.testing.assert_allclose(np.diag(report.correlation), 1.0)
 
 
-def test_the_world_is_registered_and_refuses_a_character_student():
+def test_the_world_is_registered_and_refuses_options_it_does_not_take():
     registered = get_world("real-judges")
-    assert registered.prompts == PROMPTS
-    with pytest.raises(ConfigError, match="does not write words"):
-        world_student("gru")
+    assert registered.options == {"n_words"}
+    built = build_world("real-judges", seed=3, n_words=500)
+    assert isinstance(built, RealJudgesWorld) and built.prompts() == PROMPTS and built.n_words == 500
+    assert built.evaluator_names == ("helpful", "relevant", "positive", "common")
+    for option in ("overlap", "student"):
+        with pytest.raises(ConfigError, match=rf"world 'real-judges' does not accept option\(s\) '{option}'"):
+            build_world("real-judges", **{option: 1})
+    with pytest.raises(ConfigError, match="no natural text"):
+        built.natural_texts(3)
 
 
 @pytest.mark.slow
@@ -79,7 +85,9 @@ def test_cli_runs_the_real_judges_world(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "holdout transfer (positive)" in out and (tmp_path / "rj.json").exists()
     assert main(["run", "--world", "real-judges", "--student", "tiny-gpt2", "--cycles", "1", "--no-progress"]) == 2
-    assert "--student applies to the default world" in capsys.readouterr().err
+    assert "world 'real-judges' does not accept option(s) 'student' (--student)" in capsys.readouterr().err
+    assert main(["run", "--world", "real-judges", "--overlap", "0.5", "--cycles", "1", "--no-progress"]) == 2
+    assert "'overlap' (--overlap); it accepts: n_words" in capsys.readouterr().err
 
 
 def test_probes_from_the_policy_own_outputs(world):
@@ -90,7 +98,7 @@ def test_probes_from_the_policy_own_outputs(world):
     report = world.overlap(40, engine=engine)
     assert report.n_probes <= 40 and report.names == tuple(j.name for j in world.judges)
     prompts, texts = world.policy_texts(engine, 6)
-    assert len(texts) == 6 and all(p in world.prompts for p in prompts)
+    assert len(texts) == 6 and all(p in world.prompts() for p in prompts)
     measured = measure_policy_transfer(engine, n=24, seed=1)
     assert measured.holdout == "positive" and 3 <= measured.n <= 24
     assert -1.0 <= measured.transfer <= 1.0 and -1.0 <= measured.ceiling <= 1.0

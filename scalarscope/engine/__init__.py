@@ -22,8 +22,8 @@ from scalarscope.engine.revision import RevisionConfig
 _LAZY = {
     "ScalarScopeEngine": "scalarscope.engine.loop",
     "RevisionScalarScopeEngine": "scalarscope.engine.revision_engine",
-    "build_default_world": "scalarscope.engine.default_world",
-    "train_default_world": "scalarscope.engine.default_world",
+    "build_default_world": "scalarscope.worlds.default",
+    "train_default_world": "scalarscope.worlds.default",
     "summarize": "scalarscope.engine.summary",
 }
 

@@ -1,4 +1,4 @@
-"""``scalarscope run``: train the default world and print a summary table.
+"""``scalarscope run``: train a world (``--world``, default: the default world) and print a summary table.
 
 Output paths (``--save``, ``--export``) are checked before training starts, so a run is never lost
 to a typo in a path. Ctrl-C (SIGINT) or SIGTERM stops training after rolling back the cycle in
@@ -30,20 +30,22 @@ def _int_at_least(minimum: int, example: str):
 
 
 def add_run(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--overlap", type=float, default=0.5, help="evaluator overlap rho in [0, 1]")
+    from scalarscope.worlds._cli import add_world_arguments
+
+    add_world_arguments(parser)
+    parser.add_argument("--overlap", type=float, default=None,
+                        help="evaluator overlap rho in [0, 1] (worlds with an overlap knob; default world: 0.5)")
     parser.add_argument("--cycles", type=_int_at_least(0, "--cycles 300"), default=300, help="training cycles")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--evaluators", type=_int_at_least(1, "--evaluators 5"), default=5,
-                        help="number of synthetic evaluators")
+    parser.add_argument("--evaluators", dest="n_evaluators", type=_int_at_least(1, "--evaluators 5"), default=None,
+                        help="number of synthetic evaluators (default world: 5)")
     parser.add_argument("--holdout", default=None, help="evaluator to hold out (e.g. clarity)")
-    parser.add_argument("--world", default="default", choices=["default", "real-judges"],
-                        help="default: characters and synthetic evaluators; real-judges: a word-writing GPT-2 "
-                             "judged by MiniLM, VADER and word statistics")
-    parser.add_argument("--student", default="gru", choices=["gru", "tiny-gpt2"],
-                        help="the student model (tiny-gpt2: a small GPT-2 built offline)")
+    parser.add_argument("--student", default=None, choices=["gru", "tiny-gpt2"],
+                        help="the student model of worlds that take one (tiny-gpt2: a small GPT-2 built offline)")
     parser.add_argument("--budget", type=_int_at_least(1, "--budget 512"), default=None,
                         help="max tokens per cycle (default: one full batch)")
-    parser.add_argument("--strategy", default="fixed", choices=["fixed", "adaptive"])
+    parser.add_argument("--strategy", default=None, choices=["fixed", "adaptive"],
+                        help="how the governor shares the budget (default: fixed)")
     parser.add_argument("--export", default=None, metavar="PATH", help="write the Desktop geometry file here")
     parser.add_argument("--save", default=None, metavar="PATH",
                         help="write a checkpoint here (also when stopped by Ctrl-C or SIGTERM)")
@@ -94,33 +96,34 @@ def check_run_outputs(args: argparse.Namespace) -> None:
         check_geometry_path(args.export)
 
 
-def _real_judges_engine(args: argparse.Namespace):
-    """The real-judges world's engine (its own student over words; --overlap, --evaluators and
-    --student do not apply: the judges' overlap is measured, not set)."""
+def build_run_engine(args: argparse.Namespace):
+    """The engine ``scalarscope run`` trains: ``--world`` with the options its flags give; ``--budget``
+    and ``--strategy`` set the token pool (left out: the world's own)."""
+    from scalarscope.worlds import build_world
+    from scalarscope.worlds._cli import world_options
+
+    world = build_world(args.world, seed=args.seed, **world_options(args))
+    if args.budget is None and args.strategy is None:
+        return world.engine(holdout=args.holdout)
+    import inspect
+
     from scalarscope.errors import ConfigError
     from scalarscope.governor import GovernorConfig, TokenPool
-    from scalarscope.worlds.real_judges import real_judges_world
 
-    if args.student != "gru":
-        raise ConfigError("--student applies to the default world; the real-judges world has its own word-level "
-                          "tiny GPT-2 (drop --student)")
-    world = real_judges_world(args.seed)
-    config = world.config
+    if "token_pool" not in inspect.signature(world.engine).parameters:
+        raise ConfigError(f"--budget / --strategy: the world {args.world!r} builds its own token pool "
+                          "(its engine() takes no token_pool); drop those flags")
+    config = world.engine_config()
     per_cycle = config.batch_size * config.max_new_tokens if args.budget is None else args.budget
-    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=per_cycle, budget_strategy=args.strategy))
+    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=per_cycle, budget_strategy=args.strategy or "fixed"))
     return world.engine(holdout=args.holdout, token_pool=pool)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from scalarscope.engine.default_world import build_default_world
     from scalarscope.engine.summary import summarize
 
     check_run_outputs(args)
-    if args.world == "real-judges":
-        engine = _real_judges_engine(args)
-    else:
-        engine = build_default_world(overlap=args.overlap, seed=args.seed, n=args.evaluators, holdout=args.holdout,
-                                     budget=args.budget, strategy=args.strategy, student=args.student)
+    engine = build_run_engine(args)
     start = time.perf_counter()
     try:
         with _stop_on_signals():

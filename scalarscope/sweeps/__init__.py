@@ -9,6 +9,7 @@ no module named ``sweep`` may live in this package either).
 >>> path_verdicts(df)            # Path A, Path B, monotonic: computed from the rows
 """
 
+from scalarscope.sweeps.executor import run_specs
 from scalarscope.sweeps.revision_study import compare_targeting, targeting_table
 from scalarscope.sweeps.runner import sweep
 from scalarscope.sweeps.spec import ROTATE, RunSpec, plan_runs
@@ -16,4 +17,4 @@ from scalarscope.sweeps.summary import PathVerdict, path_verdicts, summarize_swe
 from scalarscope.sweeps.worker import COLUMNS, run_one
 
 __all__ = ["COLUMNS", "ROTATE", "PathVerdict", "RunSpec", "compare_targeting", "path_verdicts", "plan_runs",
-           "run_one", "summarize_sweep", "sweep", "targeting_table"]
+           "run_one", "run_specs", "summarize_sweep", "sweep", "targeting_table"]

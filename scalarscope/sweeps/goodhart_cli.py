@@ -10,14 +10,18 @@ from scalarscope.sweeps.goodhart_study import CYCLES, WARMUP
 
 
 def add_goodhart(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--overlaps", type=_overlap_list, default=[0.0, 0.87],
-                        help="comma-separated overlaps rho in [0, 1] (default 0,0.87)")
+    from scalarscope.worlds._cli import add_world_arguments
+
+    add_world_arguments(parser)
+    parser.add_argument("--overlaps", type=_overlap_list, default=None,
+                        help="comma-separated overlaps rho in [0, 1] (default 0,0.87 for worlds with an overlap knob)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds per overlap (seeds 0..k-1; the holdout rotates)")
     parser.add_argument("--warmup", type=int, default=WARMUP, help=f"cycles on the evaluators first (default {WARMUP})")
     parser.add_argument("--cycles", type=int, default=CYCLES,
                         help=f"conscience-only cycles after the switch (default {CYCLES})")
     parser.add_argument("--kl-coef", type=float, default=0.0, help="KL penalty to the reference policy")
-    parser.add_argument("--context-share", type=float, default=0.02, help="the world's context interaction share")
+    parser.add_argument("--context-share", type=float, default=None,
+                        help="the world's context interaction share (default world: 0.02)")
     parser.add_argument("--conscience-learns", action="store_true",
                         help="keep training the conscience on the evaluators after the switch")
     parser.add_argument("--jobs", type=int, default=None, help="local worker processes (default: all cores)")
@@ -33,10 +37,16 @@ def goodhart_command(args: argparse.Namespace) -> int:
 
     from scalarscope.sweeps.goodhart_fit import goodhart_summary
     from scalarscope.sweeps.goodhart_study import goodhart
+    from scalarscope.worlds import get_world
+    from scalarscope.worlds._cli import world_options
 
-    df = goodhart(overlaps=args.overlaps, seeds=args.seeds, warmup=args.warmup, cycles=args.cycles,
-                  kl_coef=args.kl_coef, context_share=args.context_share, conscience_learns=args.conscience_learns,
-                  n_jobs=args.jobs, client=args.scheduler, progress=not args.no_progress)
+    options = world_options(args)  # --context-share among them
+    overlaps = args.overlaps
+    if overlaps is None and "overlap" in get_world(args.world).options:
+        overlaps = [0.0, 0.87]
+    df = goodhart(overlaps=overlaps, seeds=args.seeds, warmup=args.warmup, cycles=args.cycles,
+                  kl_coef=args.kl_coef, conscience_learns=args.conscience_learns, world=args.world,
+                  world_options=options, n_jobs=args.jobs, client=args.scheduler, progress=not args.no_progress)
     summary = goodhart_summary(df)
     columns = ["overlap", "seed", "holdout", "switch_fidelity", "switch_score", "final_sqrt_kl", "proxy_rise",
                "gold_train_rise", "gold_holdout_rise", "alpha_holdout", "beta_holdout", "d_star_holdout",

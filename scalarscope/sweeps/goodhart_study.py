@@ -1,6 +1,6 @@
 """Judgment without the judges: the student optimizes its own conscience while the judges keep score.
 
-Each run builds the default world at one overlap, trains ``warmup`` cycles on the evaluators (the
+Each run builds its world (by name, :mod:`scalarscope.worlds`; the default world at one overlap), trains ``warmup`` cycles on the evaluators (the
 conscience, the scalar head, learns them; the policy starts to), then makes the policy as it is the
 reference (``engine.set_reference()``: d measures how far optimizing the conscience moves it, as
 Gao et al. measure from the policy RL starts from) and switches the reward source to the conscience
@@ -15,18 +15,19 @@ evaluators' mean score and the held-out evaluator's score, neither of which reac
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from scalarscope.errors import SweepError
+from scalarscope.sweeps import executor
 from scalarscope.sweeps.spec import (
+    ROTATE,
+    RunSpec,
     _check_int,
-    check_holdout,
     check_overlaps,
     check_seeds,
-    evaluator_names,
+    check_study_holdout,
     holdout_for,
+    world_plan,
 )
 
 # Defaults (measured: see docs/RESULTS_AND_LIMITATIONS.md, "Judgment without the judges"): after 20
@@ -41,44 +42,22 @@ COLUMNS = ("overlap", "seed", "holdout", "warmup", "context_share", "kl_coef", "
            "switch_entropy")
 
 
-@dataclass(frozen=True, kw_only=True)
-class GoodhartSpec:
-    """One run of the study: plain values only, so it pickles to a process or a Dask worker."""
-
-    index: int
-    overlap: float
-    seed: int
-    holdout: str
-    warmup: int
-    cycles: int
-    kl_coef: float
-    context_share: float
-    conscience_learns: bool
-
-
-def run_goodhart(spec: GoodhartSpec) -> list[dict]:
+def run_goodhart(spec: RunSpec) -> list[dict]:
     """Train one run (see the module docstring); returns its conscience-phase rows (``COLUMNS``)."""
-    import torch
+    from scalarscope.engine._threads import torch_threads
 
-    from scalarscope.engine import EngineConfig, ScalarScopeEngine
-    from scalarscope.evaluators import correlated_evaluators
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        evaluators = correlated_evaluators(5, spec.overlap, seed=spec.seed, context_share=spec.context_share)
-        config = EngineConfig(transfer_every=0, kl_coef=spec.kl_coef, conscience_learns=spec.conscience_learns)
-        engine = ScalarScopeEngine(evaluators=evaluators, holdout=spec.holdout, seed=spec.seed, config=config)
-        engine.run(spec.warmup, progress=False)
+    with torch_threads(1):
+        world = spec.build_world()
+        engine = world.engine(holdout=spec.holdout, **spec.config_changes)
+        engine.run(spec.study["warmup"], progress=False)
         at_switch = engine.holdout_transfer(TRANSFER_PROBES)
         warm = engine.history.to_frame().tail(5)
         engine.set_reference()
         engine.reward_source = "conscience"
         records = [engine.step() for _ in range(spec.cycles)]
-    finally:
-        torch.set_num_threads(previous)
-    fixed = {"overlap": spec.overlap, "seed": spec.seed, "holdout": spec.holdout, "warmup": spec.warmup,
-             "context_share": spec.context_share, "kl_coef": spec.kl_coef,
+    fixed = {"overlap": float(getattr(world, "overlap", spec.overlap)), "seed": spec.seed, "holdout": spec.holdout,
+             "warmup": spec.study["warmup"], "context_share": float(getattr(world, "context_share", math.nan)),
+             "kl_coef": spec.config_changes["kl_coef"],
              "switch_fidelity": at_switch.fidelity, "switch_transfer": at_switch.transfer,
              "switch_score": float(warm.mean_score.mean()), "switch_entropy": float(warm.entropy.mean())}
     rows = []
@@ -90,37 +69,46 @@ def run_goodhart(spec: GoodhartSpec) -> list[dict]:
     return rows
 
 
-def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, context_share: float,
-                  conscience_learns: bool) -> list[GoodhartSpec]:
+def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, context_share: float | None,
+                  conscience_learns: bool, world: str = "default", world_options: dict | None = None
+                  ) -> list[RunSpec]:
     """Validate the study's arguments; runs overlap-major, the holdout rotating with the seed."""
     from scalarscope.errors import check_scalar
 
-    overlaps, seeds = check_overlaps(overlaps), check_seeds(seeds)
+    seeds = check_seeds(seeds)
+    grid = [{}] if overlaps is None else [{"overlap": o} for o in check_overlaps(overlaps)]
     warmup = _check_int(warmup, "warmup", 1, "The conscience must learn from the evaluators first (e.g. 20).")
     cycles = _check_int(cycles, "cycles", 1, f"Cycles of conscience-only training (e.g. {CYCLES}).")
     check_scalar(kl_coef, "kl_coef", min_value=0.0, hint="Use 0 for no KL penalty.")
-    check_scalar(context_share, "context_share", min_value=0.0, max_value=1.0)
+    options = dict(world_options or {})
+    if context_share is not None:
+        check_scalar(context_share, "context_share", min_value=0.0, max_value=1.0)
+        options["context_share"] = float(context_share)
     if not isinstance(conscience_learns, bool):
         raise SweepError(f"conscience_learns must be True or False, got {conscience_learns!r}")
-    names = evaluator_names(5)
-    check_holdout("rotate", names)
-    return [GoodhartSpec(index=len(seeds) * i + j, overlap=overlap, seed=seed, holdout=holdout_for("rotate", names, j),
-                         warmup=warmup, cycles=cycles, kl_coef=float(kl_coef), context_share=float(context_share),
-                         conscience_learns=conscience_learns)
-            for i, overlap in enumerate(overlaps) for j, seed in enumerate(seeds)]
+    options, module, names = world_plan(world, {**options, **grid[0]})
+    check_study_holdout(ROTATE, names)
+    changes = {"transfer_every": 0, "kl_coef": float(kl_coef), "conscience_learns": conscience_learns}
+    return [RunSpec(index=len(seeds) * i + j, world=world, world_options={**options, **point}, world_module=module,
+                    seed=seed, seed_index=j, holdout=holdout_for(ROTATE, names, j), cycles=cycles,
+                    config_changes=changes, study={"warmup": warmup})
+            for i, point in enumerate(grid) for j, seed in enumerate(seeds)]
 
 
-def goodhart(overlaps: Sequence[float] = (0.0, 0.87), *, seeds=5, warmup: int = WARMUP, cycles: int = CYCLES,
-             kl_coef: float = 0.0, context_share: float = 0.02, conscience_learns: bool = False,
-             n_jobs: int | None = None, client=None, progress: bool = True):
+def goodhart(overlaps: Sequence[float] | None = (0.0, 0.87), *, seeds=5, warmup: int = WARMUP,
+             cycles: int = CYCLES, kl_coef: float = 0.0, context_share: float | None = None,
+             conscience_learns: bool = False, world: str = "default", world_options: dict | None = None,
+             n_jobs: int | None = None, client=None, progress: bool = True, connect_timeout: float = 5.0):
     """Conscience-only training against gold: a DataFrame, one row per (run, conscience cycle).
 
     overlaps, seeds: as :func:`scalarscope.sweep` (the holdout rotates with the seed).
     warmup: cycles on the evaluators before the switch; cycles: conscience-only cycles after it.
     kl_coef: the KL penalty during the whole run; context_share: the world's difficulty (the
-    share of the evaluators' feature variance a conscience reading single characters misses).
-    n_jobs: local worker processes (default: all cores; 1: in this process); client: a Dask
-    ``Client`` or scheduler address, as for :func:`scalarscope.sweep`.
+    share of the evaluators' feature variance a conscience reading single characters misses; None:
+    the world's own, 0.02 in the default world), short for that world option.
+    world, world_options: a registered world and its options (``overlaps`` None: the world's own).
+    n_jobs, client, connect_timeout: where the runs go (:mod:`scalarscope.sweeps.executor`), as for
+    :func:`scalarscope.sweep`.
 
     Columns: overlap, seed, holdout, warmup, context_share, kl_coef; cycle (0 = the first
     conscience cycle, whose samples come from the reference itself: kl 0 up to float
@@ -133,62 +121,9 @@ def goodhart(overlaps: Sequence[float] = (0.0, 0.87), *, seeds=5, warmup: int = 
     import pandas as pd
 
     specs = plan_goodhart(overlaps=overlaps, seeds=seeds, warmup=warmup, cycles=cycles, kl_coef=kl_coef,
-                          context_share=context_share, conscience_learns=conscience_learns)
-    results = _run_specs(specs, n_jobs=n_jobs, client=client, progress=progress)
-    rows = [row for spec in specs for row in results[spec.index]]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
-def _run_specs(specs: list[GoodhartSpec], *, n_jobs, client, progress: bool) -> dict[int, list[dict]]:
-    """Run the specs locally (joblib's loky processes) or on a Dask cluster; results by spec index."""
-    from tqdm.auto import tqdm
-
-    start = time.perf_counter()
-    with tqdm(total=len(specs), desc="goodhart", unit="run", disable=not progress) as bar:
-        results = {}
-        for spec, rows in _completed(specs, n_jobs=n_jobs, client=client):
-            results[spec.index] = rows
-            bar.set_postfix(overlap=spec.overlap, seconds=f"{time.perf_counter() - start:.0f}", refresh=False)
-            bar.update()
-    return results
-
-
-def _completed(specs, *, n_jobs, client):
-    """(spec, rows) pairs as runs finish."""
-    if client is not None:
-        yield from _dask_completed(specs, client)
-        return
-    import os
-
-    cores = os.cpu_count() or 1
-    jobs = cores if n_jobs in (None, -1) else n_jobs
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise SweepError(f"n_jobs must be an int >= 1 (or -1 / None for all {cores} cores), got {n_jobs!r}")
-    if min(jobs, len(specs)) == 1:
-        yield from ((spec, run_goodhart(spec)) for spec in specs)
-        return
-    from joblib import Parallel, delayed
-
-    parallel = Parallel(n_jobs=min(jobs, len(specs)), backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(_tagged)(spec) for spec in specs)
-
-
-def _tagged(spec: GoodhartSpec) -> tuple[GoodhartSpec, list[dict]]:
-    return spec, run_goodhart(spec)
-
-
-def _dask_completed(specs, client):
-    if isinstance(client, str):
-        try:
-            from distributed import Client
-        except ImportError as exc:
-            raise SweepError("a Dask scheduler address needs dask.distributed: pip install 'scalarscope[dask]'") from exc
-        client = Client(client, timeout=5, set_as_default=False)
-    from distributed import as_completed
-
-    futures = client.map(_tagged, specs, pure=False)
-    try:
-        for future in as_completed(futures):
-            yield future.result()
-    finally:
-        client.cancel(futures)
+                          context_share=context_share, conscience_learns=conscience_learns, world=world,
+                          world_options=world_options)
+    results = executor.run_specs(run_goodhart, specs, n_jobs=n_jobs, client=client, progress=progress,
+                                 desc="goodhart", connect_timeout=connect_timeout,
+                                 postfix=lambda spec, rows: {"seed": spec.seed})
+    return pd.DataFrame([row for rows in results for row in rows], columns=list(COLUMNS))

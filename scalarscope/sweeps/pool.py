@@ -6,7 +6,9 @@ script.py``, from ``python -c``, from a notebook and from the CLI alike (a ``for
 ``forkserver``-based pool needs the guard or a real file). Workers never inherit a forked, threaded
 torch. The executor is reused across calls of one Python session, so the second sweep does not pay
 the workers' start (importing torch) again; after editing the library, restart the kernel (or the
-process) so that the workers see the edit.
+process) so that the workers see the edit. Workers start with this process's ``sys.path`` (a new
+pool is started when it changed), so a world registered in a module found through ``sys.path``
+is importable there.
 """
 
 from __future__ import annotations
@@ -20,11 +22,22 @@ T = TypeVar("T")
 IDLE_SECONDS = 300  # idle workers exit after this long; the next call starts new ones
 
 
+def _use_path(path: tuple[str, ...]) -> None:
+    """Worker initializer: the caller's ``sys.path`` entries first, in its order."""
+    import sys
+
+    sys.path[:0] = [p for p in path if p not in sys.path]
+
+
 def local_executor(n_jobs: int):
-    """A loky process executor with ``n_jobs`` workers (reused while its size stays the same)."""
+    """A loky process executor with ``n_jobs`` workers (reused while its size and the caller's
+    ``sys.path`` stay the same)."""
+    import sys
+
     from joblib.externals.loky import get_reusable_executor
 
-    return get_reusable_executor(max_workers=n_jobs, timeout=IDLE_SECONDS)
+    return get_reusable_executor(max_workers=n_jobs, timeout=IDLE_SECONDS, initializer=_use_path,
+                                 initargs=(tuple(sys.path),))
 
 
 def map_unordered(function: Callable[[T], object], items: Iterable[T], n_jobs: int
@@ -46,10 +59,3 @@ def map_unordered(function: Callable[[T], object], items: Iterable[T], n_jobs: i
     finally:
         for future in futures:
             future.cancel()
-
-
-def map_ordered(function: Callable[[T], object], items: Iterable[T], n_jobs: int) -> list:
-    """``[function(item) for item in items]`` on ``n_jobs`` processes (in this process if 1)."""
-    if n_jobs <= 1:
-        return [function(item) for item in items]
-    return list(local_executor(n_jobs).map(function, items))

@@ -8,42 +8,41 @@ sees uplift per revision next to what each revision cost.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields, replace
 
 import numpy as np
 
 from scalarscope.engine.config import EngineConfig
 from scalarscope.engine.revision import TARGETING, RevisionConfig
 from scalarscope.errors import ConfigError
-from scalarscope.sweeps.pool import map_ordered
+from scalarscope.sweeps import executor
+from scalarscope.sweeps.spec import RunSpec, _check_int, check_seeds, world_plan
 
 COLUMNS = ("seed", "targeting", "cycles", "trigger_rate", "revisions", "mean_uplift", "acceptance_rate",
            "tokens_per_revision", "uplift_per_100_tokens", "mean_position", "final_score")
 
 
-def train_revision_engine(*, seed: int, cycles: int, revision: RevisionConfig, overlap: float = 0.5,
-                          config: EngineConfig | None = None):
-    """A :class:`RevisionScalarScopeEngine` in the default world (``overlap``), trained ``cycles`` cycles.
-
-    Holdout transfer is not measured along the way (``transfer_every=0`` unless ``config`` says
-    otherwise); it does not change training.
-    """
+def revision_engine(world, *, revision: RevisionConfig, holdout: str | None = None, **config_changes):
+    """A :class:`RevisionScalarScopeEngine` on ``world``'s student, evaluators and prompts (its own
+    revision-sharing token pool). Holdout transfer is not measured along the way unless
+    ``config_changes`` say so (``transfer_every=0``); it does not change training."""
     from scalarscope.engine.revision_engine import RevisionScalarScopeEngine
-    from scalarscope.evaluators.synthetic import correlated_evaluators
 
-    engine = RevisionScalarScopeEngine(evaluators=correlated_evaluators(5, overlap, seed=seed), seed=seed,
-                                       config=config or EngineConfig(transfer_every=0), revision=revision)
-    engine.run(cycles, progress=False)
-    return engine
+    config = replace(world.engine_config(), **{"transfer_every": 0, **config_changes})
+    return RevisionScalarScopeEngine(model=world.student(), evaluators=world.evaluators(), holdout=holdout,
+                                     seed=world.seed, config=config, prompts=world.prompts(), revision=revision)
 
 
-def _one(args) -> dict:
-    seed, targeting, cycles, revision, overlap, config, window = args
-    engine = train_revision_engine(seed=seed, cycles=cycles, revision=revision.replace(targeting=targeting),
-                                   overlap=overlap, config=config)
+def run_targeting(spec: RunSpec) -> dict:
+    """Train one revision engine (``spec.study``: revision, targeting, window) and summarize its revisions."""
+    targeting, window = spec.study["targeting"], spec.study["window"]
+    engine = revision_engine(spec.build_world(), revision=spec.study["revision"].replace(targeting=targeting),
+                             holdout=spec.holdout, **spec.config_changes)
+    engine.run(spec.cycles, progress=False)
     summary = engine.revision_summary()
     frame = engine.history.to_frame()
     per_revision = summary.tokens_spent / summary.revised if summary.revised else float("nan")
-    return {"seed": seed, "targeting": targeting, "cycles": cycles, "trigger_rate": summary.trigger_rate,
+    return {"seed": spec.seed, "targeting": targeting, "cycles": spec.cycles, "trigger_rate": summary.trigger_rate,
             "revisions": summary.revised, "mean_uplift": summary.mean_uplift,
             "acceptance_rate": summary.acceptance_rate, "tokens_per_revision": per_revision,
             "uplift_per_100_tokens": 100.0 * summary.mean_uplift / per_revision if summary.revised else float("nan"),
@@ -51,26 +50,37 @@ def _one(args) -> dict:
             "trigger_curve": trigger_curve(engine.history, window=window)}
 
 
-def compare_targeting(seeds: Sequence[int] = (0, 1, 2, 3, 4), cycles: int = 100, *,
+def compare_targeting(seeds: int | Sequence[int] = (0, 1, 2, 3, 4), cycles: int = 100, *,
                       revision: RevisionConfig | None = None, targetings: Sequence[str] = TARGETING,
-                      overlap: float = 0.5, config: EngineConfig | None = None, workers: int = 1,
-                      window: int = 25):
+                      overlap: float | None = None, world: str = "default", world_options: dict | None = None,
+                      config: EngineConfig | None = None, n_jobs: int | None = None, client=None,
+                      progress: bool = True, window: int = 25):
     """Train one engine per (seed, targeting) and return a DataFrame, one row each (see ``COLUMNS``).
 
-    ``revision`` sets everything but the targeting (default :class:`RevisionConfig`). ``workers``
-    > 1 runs the engines in that many processes. The ``trigger_curve`` column holds each run's
-    trigger rate per ``window``-cycle block. Use :func:`targeting_table` for the mean and spread.
+    ``seeds``: a count or a list, as for :func:`scalarscope.sweep`. ``revision`` sets everything but
+    the targeting (default :class:`RevisionConfig`). ``world``, ``world_options`` (``overlap`` short
+    for that option; the default world's own is 0.5) and ``config`` (the whole
+    :class:`EngineConfig`, default the world's with ``transfer_every=0``) set up each engine;
+    ``n_jobs`` / ``client``: where the runs go (:mod:`scalarscope.sweeps.executor`). The
+    ``trigger_curve`` column holds each run's trigger rate per ``window``-cycle block. Use
+    :func:`targeting_table` for the mean and spread.
     """
     import pandas as pd
 
-    if not seeds:
-        raise ConfigError("seeds is empty; give at least one seed, e.g. seeds=(0, 1, 2, 3, 4)")
+    seeds = check_seeds(seeds)
     for targeting in targetings:
         if targeting not in TARGETING:
             raise ConfigError(f"targetings holds {targeting!r}; each must be one of {TARGETING}")
-    revision = revision or RevisionConfig()
-    jobs = [(int(s), t, int(cycles), revision, float(overlap), config, int(window)) for s in seeds for t in targetings]
-    rows = map_ordered(_one, jobs, workers)  # the sweeps' loky pool when workers > 1
+    cycles = _check_int(cycles, "cycles", 1, "The revision study trains at least one cycle (100 is its size).")
+    options = {**(world_options or {}), **({} if overlap is None else {"overlap": float(overlap)})}
+    options, module, _ = world_plan(world, options)
+    changes = {} if config is None else {f.name: getattr(config, f.name) for f in fields(config)}
+    study = {"revision": revision or RevisionConfig(), "window": int(window)}
+    specs = [RunSpec(index=i, world=world, world_options=options, world_module=module, seed=seed, seed_index=j,
+                     cycles=cycles, config_changes=changes, study={**study, "targeting": t})
+             for i, (j, seed, t) in enumerate((j, s, t) for j, s in enumerate(seeds) for t in targetings)]
+    rows = executor.run_specs(run_targeting, specs, n_jobs=n_jobs, client=client, progress=progress,
+                              desc="revision study")
     return pd.DataFrame(rows, columns=[*COLUMNS, "trigger_curve"])
 
 
@@ -98,7 +108,7 @@ def trigger_curve(history, *, window: int = 25) -> tuple[float, ...]:
 
 
 def revision_section(*, quick: bool = False, seeds: Sequence[int] | None = None, cycles: int | None = None,
-                     workers: int = 1) -> str:
+                     n_jobs: int | None = None) -> str:
     """The revision study as a markdown section for ``docs/RESULTS_AND_LIMITATIONS.md``.
 
     Default world, default :class:`RevisionConfig` and revision share; ``quick`` runs 5 seeds x 40
@@ -107,9 +117,9 @@ def revision_section(*, quick: bool = False, seeds: Sequence[int] | None = None,
     """
     seeds = tuple(seeds if seeds is not None else range(5 if quick else 10))
     cycles = cycles or (40 if quick else 100)
-    frame = compare_targeting(seeds, cycles, workers=workers, window=5)
+    frame = compare_targeting(seeds, cycles, n_jobs=n_jobs, window=5)
     weakest = compare_targeting(seeds, cycles, revision=RevisionConfig(weak_margin=float("inf")),
-                                targetings=("weakest-token",), workers=workers, window=5)
+                                targetings=("weakest-token",), n_jobs=n_jobs, window=5)
     table = targeting_table(frame)
     per = {t: frame[frame.targeting == t].set_index("seed") for t in TARGETING}
     w, r = per["weakest-token"], per["random"]

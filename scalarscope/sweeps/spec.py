@@ -1,14 +1,19 @@
-"""What one sweep run is, and the validated plan of runs a sweep executes.
+"""What one run of a study is, and the validated plan of runs a sweep executes.
 
-A sweep is the grid overlap x seed. Run ``(overlap, seed)`` trains the default world
-(:func:`scalarscope.engine.summary.train_default_world`) with ``n_evaluators`` synthetic evaluators
-at that overlap, built from that seed, holding out one evaluator:
+Every study (:func:`scalarscope.sweep`, :func:`scalarscope.goodhart`, the revision study
+:func:`~scalarscope.sweeps.compare_targeting` and the context study) is a list of :class:`RunSpec`:
+a world by name with its options, a seed, cycles, a holdout, config changes and the study's own
+knobs, run by :func:`scalarscope.sweeps.executor.run_specs`.
+
+A sweep is the grid overlap x seed. Run ``(overlap, seed)`` builds the world (``world``, default
+:mod:`scalarscope.worlds.default`) with option ``overlap`` and that seed, trains it and holds out
+one evaluator:
 
 * ``holdout="rotate"``: the run whose seed sits at position ``i`` of the seed list holds out
-  ``names[i % n_evaluators]`` (names in :func:`~scalarscope.evaluators.correlated_evaluators` order:
-  correctness, coherence, calibration, tradeoffs, clarity, ...). The same seed therefore holds out
-  the same evaluator at every overlap, so overlaps are compared on paired runs, and 5 seeds with
-  5 evaluators hold out each evaluator exactly once.
+  ``names[i % len(names)]`` (the world's ``evaluator_names``; in the default world correctness,
+  coherence, calibration, tradeoffs, clarity, ...). The same seed therefore holds out the same
+  evaluator at every overlap, so overlaps are compared on paired runs, and 5 seeds with 5
+  evaluators hold out each evaluator exactly once.
 * ``holdout="<name>"``: every run holds out that evaluator.
 * ``holdout=None``: nothing is held out; transfer, ceiling and ratio are NaN.
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scalarscope.errors import SweepError
 
@@ -27,29 +32,52 @@ ROTATE = "rotate"
 
 @dataclass(frozen=True, kw_only=True)
 class RunSpec:
-    """One run of a sweep: plain values only, so it pickles to a process or a Dask worker.
+    """One run of any study: plain, picklable values, so it travels to a process or a Dask worker.
 
-    index: position of the run in the sweep (rows come back in this order).
-    seed_index: position of ``seed`` in the sweep's seed list (drives the rotating holdout).
-    transfer_probes: fresh probe responses for the final transfer and the overlap analysis.
+    index: position of the run in the study (results come back in this order).
+    world, world_options, world_module: the world by name, its options, and the module that
+        registered it (the worker imports it when the world is not registered there).
+    seed_index: position of ``seed`` in the study's seed list (drives the rotating holdout).
+    config_changes: :class:`~scalarscope.engine.EngineConfig` fields changed from the world's config.
+    study: the study's own knobs (``transfer_probes``, ``warmup``, ``targeting``, ...).
     """
 
     index: int
-    overlap: float
+    world: str = "default"
+    world_options: dict = field(default_factory=dict)
+    world_module: str = ""
     seed: int
-    seed_index: int
-    holdout: str | None
+    seed_index: int = 0
+    holdout: str | None = None
     cycles: int
-    n_evaluators: int
-    transfer_probes: int
-    student: str = "gru"  # a name in scalarscope.student.STUDENTS
+    config_changes: dict = field(default_factory=dict)
+    study: dict = field(default_factory=dict)
+
+    @property
+    def overlap(self) -> float:
+        """The world's ``overlap`` option (NaN when not given)."""
+        return float(self.world_options.get("overlap", math.nan))
+
+    def build_world(self):
+        """The run's world, bound to its seed (imports ``world_module`` first when needed)."""
+        from scalarscope.worlds import build_world
+
+        return build_world(self.world, seed=self.seed, module=self.world_module or None, **self.world_options)
+
+    def describe(self) -> str:
+        where = "" if self.world == "default" else f" world={self.world}"
+        overlap = f" overlap={self.world_options['overlap']}" if "overlap" in self.world_options else ""
+        return f"run{where}{overlap} seed={self.seed} holdout={self.holdout!r}"
 
 
-def evaluator_names(n_evaluators: int) -> tuple[str, ...]:
-    """Names of the ``n_evaluators`` default synthetic evaluators, in order (as the runs build them)."""
-    from scalarscope.evaluators.synthetic import correlated_evaluators
+def world_plan(world: str, world_options: dict | None) -> tuple[dict, str, tuple[str, ...]]:
+    """(checked options, registering module, evaluator names at seed 0) of a study's world."""
+    from scalarscope.worlds import build_world, check_world_options, get_world
 
-    return tuple(correlated_evaluators(n_evaluators, 0.0, seed=0).names)
+    if not isinstance(world, str):
+        raise SweepError(f"world must be a registered world's name, got {world!r}")
+    options = check_world_options(world, world_options)
+    return options, get_world(world).module, tuple(build_world(world, seed=0, **options).evaluator_names)
 
 
 def _check_int(value: object, name: str, minimum: int, hint: str) -> int:
@@ -107,35 +135,34 @@ def holdout_for(holdout: str | None, names: Sequence[str], seed_index: int) -> s
     return holdout
 
 
-def check_holdout(holdout: str | None, names: Sequence[str]) -> None:
+def check_study_holdout(holdout: str | None, names: Sequence[str]) -> None:
+    """A study's holdout: None, 'rotate' or one of the world's evaluator ``names`` (at least two)."""
     if holdout is None:
         return
     if not isinstance(holdout, str):
         raise SweepError(f"holdout must be 'rotate', an evaluator name or None, got {holdout!r}")
     if len(names) < 2:
         raise SweepError(f"holdout={holdout!r} with a single evaluator {list(names)} leaves nothing to train on; "
-                         "use n_evaluators >= 2 or holdout=None")
+                         "use a world with >= 2 evaluators (n_evaluators=...) or holdout=None")
     if holdout != ROTATE and holdout not in names:
         raise SweepError(f"holdout={holdout!r} is not one of the evaluators {list(names)}; "
                          "pick one of those names, 'rotate', or None")
 
 
-def plan_runs(*, overlaps, seeds, cycles: int, holdout: str | None, n_evaluators: int,
-              transfer_probes: int, student: str = "gru") -> list[RunSpec]:
-    """Validate a sweep's arguments and list its runs, overlap-major (overlap, then seed)."""
-    overlaps = check_overlaps(overlaps)
+def plan_runs(*, overlaps=None, seeds, cycles: int, holdout: str | None, transfer_probes: int,
+              world: str = "default", world_options: dict | None = None) -> list[RunSpec]:
+    """Validate a sweep's arguments and list its runs, overlap-major (overlap, then seed).
+
+    ``overlaps`` None: one run per seed at the world's own overlap (worlds without an overlap knob).
+    """
     seeds = check_seeds(seeds)
+    grid = [{}] if overlaps is None else [{"overlap": o} for o in check_overlaps(overlaps)]
     cycles = _check_int(cycles, "cycles", 1, "Each run trains at least one cycle (300 is the full size).")
-    n_evaluators = _check_int(n_evaluators, "n_evaluators", 1, "The default world has 5 evaluators.")
     transfer_probes = _check_int(transfer_probes, "transfer_probes", 3,
                                  "A correlation needs at least 3 probes; 2000 is the protocol's size.")
-    names = evaluator_names(n_evaluators)
-    check_holdout(holdout, names)
-    from scalarscope.student import STUDENTS
-
-    if student not in STUDENTS:
-        raise SweepError(f"student={student!r} is not a known student; choose one of {sorted(STUDENTS)}")
-    return [RunSpec(index=len(seeds) * i + j, overlap=overlap, seed=seed, seed_index=j,
-                    holdout=holdout_for(holdout, names, j), cycles=cycles, n_evaluators=n_evaluators,
-                    transfer_probes=transfer_probes, student=student)
-            for i, overlap in enumerate(overlaps) for j, seed in enumerate(seeds)]
+    options, module, names = world_plan(world, {**(world_options or {}), **grid[0]})
+    check_study_holdout(holdout, names)
+    return [RunSpec(index=len(seeds) * i + j, world=world, world_options={**options, **point}, world_module=module,
+                    seed=seed, seed_index=j, holdout=holdout_for(holdout, names, j), cycles=cycles,
+                    study={"transfer_probes": transfer_probes})
+            for i, point in enumerate(grid) for j, seed in enumerate(seeds)]

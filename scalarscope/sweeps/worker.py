@@ -15,7 +15,7 @@ FINAL_WINDOW = 20  # cycles averaged for the final mean score and head error
 
 # Column order of the sweep's DataFrame (see :func:`scalarscope.sweeps.sweep` for meanings).
 COLUMNS = (
-    "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles", "student",
+    "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles", "student", "world",
     "mean_correlation", "first_factor_share", "effective_dimension",
     "transfer", "ceiling", "ratio", "fidelity", "head_mae",
     "first_score", "final_score", "head_error", "failures", "wall_seconds",
@@ -23,7 +23,7 @@ COLUMNS = (
 
 
 def run_one(spec: RunSpec) -> dict[str, object]:
-    """Train one run of the default world and measure it; returns one row (plain floats).
+    """Train one run of its world and measure it; returns one row (plain floats).
 
     Torch uses one intra-op thread during the run so that parallel runs do not oversubscribe
     the cores (the previous setting is restored afterwards, which matters for ``n_jobs=1``,
@@ -41,28 +41,30 @@ def _measure(spec: RunSpec) -> dict[str, object]:
     import sklearn.decomposition  # noqa: F401
     import torch._dynamo  # noqa: F401
 
-    from scalarscope.engine.default_world import train_default_world
     from scalarscope.evaluators.overlap import analyze_overlap
 
     start = time.perf_counter()
-    engine = train_default_world(overlap=spec.overlap, cycles=spec.cycles, seed=spec.seed,
-                                 n=spec.n_evaluators, holdout=spec.holdout, progress=False, student=spec.student)
+    world = spec.build_world()
+    engine = world.engine(holdout=spec.holdout, **spec.config_changes)
+    engine.run(spec.cycles, progress=False)
+    probes = spec.study["transfer_probes"]
     # the engine's fixed protocol: fresh probe responses drawn from (seed, cycle)
-    measured = engine.holdout_transfer(spec.transfer_probes)
+    measured = engine.holdout_transfer(probes)
     # structure of all evaluators of this run (holdout included) on their own probe set
-    overlap = analyze_overlap(engine.evaluators, n_probes=spec.transfer_probes, seed=spec.seed)
+    overlap = analyze_overlap(engine.evaluators, n_probes=probes, seed=spec.seed)
     frame = engine.history.to_frame()
     tail = frame.tail(FINAL_WINDOW)
     held = spec.holdout is not None
     nan = math.nan
     return {
-        "overlap": spec.overlap,
+        "overlap": float(getattr(world, "overlap", spec.overlap)),
         "seed": spec.seed,
         "seed_index": spec.seed_index,
         "holdout": spec.holdout,
-        "n_evaluators": spec.n_evaluators,
+        "n_evaluators": len(engine.evaluators),
         "cycles": spec.cycles,
-        "student": spec.student,
+        "student": getattr(world, "student_name", ""),
+        "world": spec.world,
         "mean_correlation": float(overlap.mean_correlation),
         "first_factor_share": float(overlap.first_factor_share),
         "effective_dimension": float(overlap.effective_dimension),

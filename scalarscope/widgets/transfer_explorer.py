@@ -93,8 +93,8 @@ class TransferExplorer(Panel):
         self._train()
 
     def _train(self) -> None:
-        spec = RunSpec(index=len(self.rows), overlap=float(self.overlap_slider.value), seed=self.seed, seed_index=0,
-                       holdout=self.holdout, cycles=int(self.cycles_slider.value), n_evaluators=5,
-                       transfer_probes=self.probes)
+        spec = RunSpec(index=len(self.rows), world_options={"overlap": float(self.overlap_slider.value)},
+                       seed=self.seed, holdout=self.holdout, cycles=int(self.cycles_slider.value),
+                       study={"transfer_probes": self.probes})
         self.rows.append(run_one(spec))
         self.view.update(self.rows)

@@ -9,18 +9,21 @@
 - **Probes**: random word sequences from the tokenizer's ``sample_probes`` (the engine's state
   probe, off-policy probes and transfer set all draw there), and the policy's own outputs.
 
-:func:`real_judges_world` returns the pieces; ``world.engine(holdout=...)`` builds an engine and
-:func:`train_real_judges_world` trains one (what ``scalarscope run --world real-judges`` runs).
+:func:`real_judges_world` (or ``build_world("real-judges", seed=..., n_words=...)``) returns the
+world for one seed; ``world.engine(holdout=...)`` builds an engine (what ``scalarscope run --world
+real-judges`` trains). The world's only option is ``n_words``; the judges' overlap is measured
+(:meth:`RealJudgesWorld.overlap`), never set.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+
+from scalarscope.worlds import WorldSpec, register_world
 
 PROMPTS = (
     "can you help me with my work?",
@@ -72,10 +75,12 @@ class RealJudgesWorld:
 
     seed: int = 0
     n_words: int = 2000
-    prompts: tuple[str, ...] = PROMPTS
+    prompt_set: tuple[str, ...] = PROMPTS
     config: object = None  # an EngineConfig; None: world_config()
     judges: tuple = field(default=())
     name = "real-judges"
+    default_holdout = None
+    student_name = "tiny-gpt2"
 
     def __post_init__(self) -> None:
         if self.config is None:
@@ -86,13 +91,34 @@ class RealJudgesWorld:
             object.__setattr__(self, "judges", real_judges())
 
     @property
+    def evaluator_names(self) -> tuple[str, ...]:
+        return tuple(judge.name for judge in self.judges)
+
+    def evaluators(self) -> list:
+        """The world's judges (shared by every engine of this world: one MiniLM, one score cache)."""
+        return list(self.judges)
+
+    def prompts(self) -> tuple[str, ...]:
+        return tuple(self.prompt_set)
+
+    def engine_config(self):
+        """The world's :class:`~scalarscope.engine.EngineConfig` (sized for real judges; see ``CONFIG``)."""
+        return self.config
+
+    def natural_texts(self, n: int, seed: int = 0) -> list[str]:
+        from scalarscope.errors import ConfigError
+
+        raise ConfigError("the real-judges world has no natural text of its own (its probes are random common "
+                          "words: probe_texts); use a world with natural text, e.g. one registered for English")
+
+    @property
     def hf_tokenizer(self):
         """The word-level ``transformers`` tokenizer of the student."""
-        return world_tokenizer(tuple(self.prompts), self.n_words)
+        return world_tokenizer(tuple(self.prompt_set), self.n_words)
 
     def student(self):
         """A fresh tiny GPT-2 over the world's vocabulary, weights from ``seed``."""
-        return word_student(self.seed, prompts=tuple(self.prompts), n_words=self.n_words)
+        return word_student(self.seed, prompts=tuple(self.prompt_set), n_words=self.n_words)
 
     def engine(self, *, holdout: str | None = None, token_pool=None, **config_changes):
         """A :class:`~scalarscope.engine.ScalarScopeEngine` on this world (config fields may be changed)."""
@@ -101,9 +127,9 @@ class RealJudgesWorld:
         config = self.config.replace(**config_changes) if config_changes else self.config
         for judge in self.judges:  # embed the prompts now, so each scoring of a cycle is one model call
             if hasattr(judge, "encoder"):
-                judge.encoder.encode(list(self.prompts))
+                judge.encoder.encode(list(self.prompt_set))
         return ScalarScopeEngine(self.student(), self.judges, token_pool, holdout=holdout, seed=self.seed,
-                                 config=config, prompts=self.prompts)
+                                 config=config, prompts=self.prompt_set)
 
     def probe_texts(self, n: int, *, length: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
         """``n`` random probe responses of ``length`` words (the tokenizer's ``sample_probes``) and
@@ -114,7 +140,7 @@ class RealJudgesWorld:
         rng = np.random.default_rng([abs(int(seed)), 13])
         length = length or self.config.probe_length
         ids = tok.sample_probes(n, length, rng)
-        prompts = [self.prompts[i] for i in rng.integers(len(self.prompts), size=n)]
+        prompts = [self.prompt_set[i] for i in rng.integers(len(self.prompt_set), size=n)]
         return prompts, tok.decode_batch(ids, np.full(n, length))
 
     def policy_texts(self, engine, n: int, *, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -123,12 +149,12 @@ class RealJudgesWorld:
         import torch
 
         rng = np.random.default_rng([abs(int(seed)), 17])
-        index = rng.integers(len(self.prompts), size=n)
-        prompt_ids = [engine.tokenizer.encode(p) for p in self.prompts]
+        index = rng.integers(len(self.prompt_set), size=n)
+        prompt_ids = [engine.tokenizer.encode(p) for p in self.prompt_set]
         gen = engine.model.generate(prompt_ids, index, np.full(n, engine.config.max_new_tokens),
                                     temperature=engine.config.temperature,
                                     generator=torch.Generator().manual_seed(int(rng.integers(2**62))))
-        return [self.prompts[i] for i in index], engine.tokenizer.decode_batch(gen.tokens, gen.lengths)
+        return [self.prompt_set[i] for i in index], engine.tokenizer.decode_batch(gen.tokens, gen.lengths)
 
     def overlap(self, n: int = 1000, *, seed: int = 0, engine=None):
         """The judges' measured overlap (:class:`~scalarscope.evaluators.OverlapReport`) on ``n``
@@ -146,36 +172,14 @@ class RealJudgesWorld:
 
 
 def real_judges_world(seed: int = 0, **kwargs) -> RealJudgesWorld:
-    """The real-judges world for ``seed`` (``kwargs``: n_words, prompts, config, judges)."""
+    """The real-judges world for ``seed`` (``kwargs``: n_words, prompt_set, config, judges)."""
     return RealJudgesWorld(seed=seed, **kwargs)
 
 
-def train_real_judges_world(*, cycles: int = 300, seed: int = 0, holdout: str | None = None,
-                            progress: bool = True, token_pool=None):
-    """Build the real-judges world, train ``cycles`` cycles, return the engine; ``load_seconds`` and
-    ``wall_seconds`` time building it (judges, student) and training it."""
-    start = time.perf_counter()
-    engine = real_judges_world(seed).engine(holdout=holdout, token_pool=token_pool)
-    engine.load_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    engine.run(cycles, progress=progress)
-    engine.wall_seconds = time.perf_counter() - start
-    return engine
+def build(*, seed: int = 0, n_words: int = 2000) -> RealJudgesWorld:
+    """The registry's builder: the world for ``seed`` over ``n_words`` common words."""
+    return RealJudgesWorld(seed=seed, n_words=n_words)
 
 
-def world_evaluators(*, seed: int = 0, overlap: float = float("nan"), n: int | None = None):
-    """The world's judges (the overlap of real judges is measured, so ``overlap`` is ignored)."""
-    from scalarscope.evaluators.judges import real_judges
-
-    judges = real_judges()
-    return judges if n is None else judges[:n]
-
-
-def world_student(name: str = "tiny-gpt2", *, seed: int = 0):
-    """The world's student; only the word-level tiny GPT-2 writes what these judges read."""
-    from scalarscope.errors import ConfigError
-
-    if name != "tiny-gpt2":
-        raise ConfigError(f"student={name!r} does not write words; the real-judges world uses student='tiny-gpt2' "
-                          "over its word vocabulary")
-    return word_student(seed)
+register_world(WorldSpec("real-judges", "common English words from a tiny GPT-2; real judges (MiniLM, VADER, "
+                         "wordfreq) whose overlap is measured", build, frozenset({"n_words"})))
