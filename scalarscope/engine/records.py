@@ -46,6 +46,8 @@ class TransferMeasurement:
         training evaluators' scores): the best linear use of what the training evaluators know.
     ci_low, ci_high: bootstrap 95 % interval of ``transfer`` over the probes (1000 resamples).
     p_null: permutation p-value of ``transfer`` against shuffled held-out scores, (k + 1) / (1000 + 1).
+        Both NaN in the engine's automatic every-``transfer_every`` measurement (kept cheap); measured
+        by every ``engine.holdout_transfer``.
     A number that could not be measured is NaN, never 0 (see :mod:`scalarscope.engine.transfer`).
     """
 

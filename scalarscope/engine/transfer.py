@@ -21,8 +21,10 @@ construction: the head can only pass on the part of the holdout its training eva
 engine's automatic measurement every ``transfer_every`` cycles uses one random probe set drawn from
 the seed and scored once, and measures the parameters that cycle starts from (like the geometry
 state), on the probe worker during the cycle's update: successive points differ only by what was
-learned. It carries the interval, null and best ceiling too: on its 256 probes they cost about a
-millisecond (``benchmarks/bench_transfer_stats.py``), next to a cycle's tens of milliseconds.
+learned. It carries both ceilings but not the interval and the null (NaN: not measured there): the
+1,000 resamples and 1,000 shuffles cost about as much as a training cycle on its 256 probes
+(``benchmarks/bench_transfer_stats.py``), and a live curve does not need them; every
+``engine.holdout_transfer`` measures them.
 
 Probes on which any evaluator failed (raised, or returned NaN) are left out. When fewer than
 :data:`MIN_VALID` remain, nothing can be measured: every number of the measurement is NaN (never
@@ -89,9 +91,10 @@ def draw_probes(engine, n: int, entropy) -> tuple[np.ndarray, np.ndarray]:
 
 
 def summarize_transfer(engine, predicted: np.ndarray, table, cycle: int, *, distribution: str = "random",
-                       rng: np.random.Generator | None = None) -> TransferMeasurement:
+                       rng: np.random.Generator | None = None, uncertainty: bool = True) -> TransferMeasurement:
     """The measurement from the internal evaluator's predictions [n, H] and every evaluator's scores
-    (``rng`` drives the bootstrap and the permutations; default: seeded from the cycle)."""
+    (``rng`` drives the bootstrap and the permutations; default: seeded from the cycle;
+    ``uncertainty=False`` leaves the interval and the null unmeasured, NaN)."""
     cols = engine._train_cols
     ok = table.valid.all(1)
     if ok.sum() < MIN_VALID:
@@ -115,8 +118,10 @@ def summarize_transfer(engine, predicted: np.ndarray, table, cycle: int, *, dist
     ceiling = safe_corr(true_aggregate, held, what=f"agreement ceiling {where}", sides=names[1:])
     # the ratio only means something when there is a ceiling to approach
     ratio = transfer / ceiling if ceiling >= MIN_CEILING else nan
-    ci_low, ci_high = transfer_stats.bootstrap_interval(aggregate, held, rng) if math.isfinite(transfer) else (nan, nan)
-    p_null = transfer_stats.permutation_p(aggregate, held, rng) if math.isfinite(transfer) else nan
+    ci_low, ci_high, p_null = nan, nan, nan
+    if uncertainty and math.isfinite(transfer):
+        ci_low, ci_high = transfer_stats.bootstrap_interval(aggregate, held, rng)
+        p_null = transfer_stats.permutation_p(aggregate, held, rng)
     best = transfer_stats.best_linear_ceiling(truth, held) if math.isfinite(ceiling) else nan
     return TransferMeasurement(cycle, engine.holdout, transfer, ceiling, ratio, fidelity, head_mae, int(ok.sum()),
                                baseline_mae, distribution=distribution, best_ceiling=best, ci_low=ci_low,
@@ -244,7 +249,8 @@ class AutomaticTransfer:
         with warnings.catch_warnings():
             if cycle == 0:  # read before any update: the zero-initialised head predicts one value (NaN, expected)
                 warnings.simplefilter("ignore", MeasurementWarning)
-            return summarize_transfer(self.engine, predictions, self.probe_set().table, cycle, distribution="random")
+            return summarize_transfer(self.engine, predictions, self.probe_set().table, cycle, distribution="random",
+                                      uncertainty=False)
 
 
 def measure_policy_transfer(engine, *, n: int = 512, seed: int = 0,
