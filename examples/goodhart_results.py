@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scalarscope._atomic import atomic_write_text
-from scalarscope.sweeps.goodhart_report import TITLE, goodhart_section
+from scalarscope.reports.goodhart import TITLE, goodhart_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RESULTS_AND_LIMITATIONS.md"

@@ -113,7 +113,7 @@ def test_results_section_reads_its_numbers_from_the_runs(study):
     import importlib.util
     from pathlib import Path
 
-    from scalarscope.sweeps.goodhart_report import TITLE, goodhart_markdown
+    from scalarscope.reports.goodhart import TITLE, goodhart_markdown
 
     text = goodhart_markdown([("main", study[study.warmup == 10])], study, study, seconds=1.0)
     summary = goodhart_summary(study[study.warmup == 10])

@@ -36,8 +36,8 @@ WARMUP = 20
 CYCLES = 300
 TRANSFER_PROBES = 500  # fresh probes measuring the conscience at the switch
 
-COLUMNS = ("overlap", "seed", "holdout", "warmup", "context_share", "kl_coef", "cycle", "kl", "sqrt_kl",
-           "proxy", "gold_train", "gold_holdout", "entropy", "switch_fidelity", "switch_transfer", "switch_score",
+COLUMNS = ("overlap", "seed", "holdout", "warmup", "context_share", "kl_coef", "reset_optimizer", "cycle", "kl",
+           "sqrt_kl", "proxy", "gold_train", "gold_holdout", "entropy", "switch_fidelity", "switch_transfer", "switch_score",
            "switch_entropy")
 
 
@@ -54,6 +54,7 @@ class GoodhartSpec:
     kl_coef: float
     context_share: float
     conscience_learns: bool
+    reset_optimizer: bool = True
 
 
 def run_goodhart(spec: GoodhartSpec) -> list[dict]:
@@ -67,7 +68,8 @@ def run_goodhart(spec: GoodhartSpec) -> list[dict]:
     torch.set_num_threads(1)
     try:
         evaluators = correlated_evaluators(5, spec.overlap, seed=spec.seed, context_share=spec.context_share)
-        config = EngineConfig(transfer_every=0, kl_coef=spec.kl_coef, conscience_learns=spec.conscience_learns)
+        config = EngineConfig(transfer_every=0, kl_coef=spec.kl_coef, conscience_learns=spec.conscience_learns,
+                              reset_optimizer_on_switch=spec.reset_optimizer)
         engine = ScalarScopeEngine(evaluators=evaluators, holdout=spec.holdout, seed=spec.seed, config=config)
         engine.run(spec.warmup, progress=False)
         at_switch = engine.holdout_transfer(TRANSFER_PROBES)
@@ -78,7 +80,7 @@ def run_goodhart(spec: GoodhartSpec) -> list[dict]:
     finally:
         torch.set_num_threads(previous)
     fixed = {"overlap": spec.overlap, "seed": spec.seed, "holdout": spec.holdout, "warmup": spec.warmup,
-             "context_share": spec.context_share, "kl_coef": spec.kl_coef,
+             "context_share": spec.context_share, "kl_coef": spec.kl_coef, "reset_optimizer": spec.reset_optimizer,
              "switch_fidelity": at_switch.fidelity, "switch_transfer": at_switch.transfer,
              "switch_score": float(warm.mean_score.mean()), "switch_entropy": float(warm.entropy.mean())}
     rows = []
@@ -91,7 +93,7 @@ def run_goodhart(spec: GoodhartSpec) -> list[dict]:
 
 
 def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, context_share: float,
-                  conscience_learns: bool) -> list[GoodhartSpec]:
+                  conscience_learns: bool, reset_optimizer: bool = True) -> list[GoodhartSpec]:
     """Validate the study's arguments; runs overlap-major, the holdout rotating with the seed."""
     from scalarscope.errors import check_scalar
 
@@ -100,29 +102,32 @@ def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, 
     cycles = _check_int(cycles, "cycles", 1, f"Cycles of conscience-only training (e.g. {CYCLES}).")
     check_scalar(kl_coef, "kl_coef", min_value=0.0, hint="Use 0 for no KL penalty.")
     check_scalar(context_share, "context_share", min_value=0.0, max_value=1.0)
-    if not isinstance(conscience_learns, bool):
-        raise SweepError(f"conscience_learns must be True or False, got {conscience_learns!r}")
+    for name, value in (("conscience_learns", conscience_learns), ("reset_optimizer", reset_optimizer)):
+        if not isinstance(value, bool):
+            raise SweepError(f"{name} must be True or False, got {value!r}")
     names = evaluator_names(5)
     check_holdout("rotate", names)
     return [GoodhartSpec(index=len(seeds) * i + j, overlap=overlap, seed=seed, holdout=holdout_for("rotate", names, j),
                          warmup=warmup, cycles=cycles, kl_coef=float(kl_coef), context_share=float(context_share),
-                         conscience_learns=conscience_learns)
+                         conscience_learns=conscience_learns, reset_optimizer=reset_optimizer)
             for i, overlap in enumerate(overlaps) for j, seed in enumerate(seeds)]
 
 
 def goodhart(overlaps: Sequence[float] = (0.0, 0.87), *, seeds=5, warmup: int = WARMUP, cycles: int = CYCLES,
              kl_coef: float = 0.0, context_share: float = 0.02, conscience_learns: bool = False,
-             n_jobs: int | None = None, client=None, progress: bool = True):
+             reset_optimizer: bool = True, n_jobs: int | None = None, client=None, progress: bool = True):
     """Conscience-only training against gold: a DataFrame, one row per (run, conscience cycle).
 
     overlaps, seeds: as :func:`scalarscope.sweep` (the holdout rotates with the seed).
     warmup: cycles on the evaluators before the switch; cycles: conscience-only cycles after it.
     kl_coef: the KL penalty during the whole run; context_share: the world's difficulty (the
     share of the evaluators' feature variance a conscience reading single characters misses).
+    reset_optimizer: clear Adam's moments at the switch (``EngineConfig.reset_optimizer_on_switch``;
+    False only for the ablation).
     n_jobs: local worker processes (default: all cores; 1: in this process); client: a Dask
     ``Client`` or scheduler address, as for :func:`scalarscope.sweep`.
 
-    Columns: overlap, seed, holdout, warmup, context_share, kl_coef; cycle (0 = the first
+    Columns: overlap, seed, holdout, warmup, context_share, kl_coef, reset_optimizer; cycle (0 = the first
     conscience cycle, whose samples come from the reference itself: kl 0 up to float
     rounding); kl and sqrt_kl (= d);
     proxy (the conscience's mean predicted score), gold_train (training evaluators' mean score),
@@ -133,7 +138,8 @@ def goodhart(overlaps: Sequence[float] = (0.0, 0.87), *, seeds=5, warmup: int = 
     import pandas as pd
 
     specs = plan_goodhart(overlaps=overlaps, seeds=seeds, warmup=warmup, cycles=cycles, kl_coef=kl_coef,
-                          context_share=context_share, conscience_learns=conscience_learns)
+                          context_share=context_share, conscience_learns=conscience_learns,
+                          reset_optimizer=reset_optimizer)
     results = _run_specs(specs, n_jobs=n_jobs, client=client, progress=progress)
     rows = [row for spec in specs for row in results[spec.index]]
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -1,5 +1,12 @@
 """The results document's section on conscience-only training (every number from the runs handed in).
 
+Rules the section follows (issue 17): runs are counted once (a side study's run with the main
+study's settings is the same run); training-gold falls and held-out falls are counted apart; a
+fit of Gao et al.'s curve counts as a turn only with R² >= 0.5 and d* inside the run; every
+"rises", "falls" or "does not move" is the outcome of a one-sample t-test over seeds that the
+section prints beside it, and gold "rises with the proxy" only when the proxy's own rise passes
+that test (otherwise they decouple); held-out gold is shown per seed, not summarised as noise.
+
 :func:`goodhart_section` runs the studies and returns the markdown; the results script
 (``examples/goodhart_results.py``, or ``examples/path_a_vs_b.py`` through ``extra_sections``)
 places it in docs/RESULTS_AND_LIMITATIONS.md.
@@ -12,7 +19,7 @@ import time
 
 import numpy as np
 
-from scalarscope.sweeps.goodhart_fit import goodhart_summary
+from scalarscope.sweeps.goodhart_fit import MIN_R2, goodhart_summary
 from scalarscope.sweeps.goodhart_study import CYCLES, WARMUP, goodhart
 
 TITLE = "## Judgment without the judges: steering by the conscience"
@@ -31,10 +38,39 @@ def _plain(values) -> str:
     return _pm(values).lstrip("+")
 
 
-def _beyond_noise(values) -> bool:
-    """Mean farther from 0 than two standard errors over seeds."""
+ALPHA = 0.05  # two-sided level of the t-tests over seeds
+RUN_KEYS = ["overlap", "seed", "warmup", "context_share", "kl_coef", "reset_optimizer"]  # what makes a run distinct
+
+
+def t_test(values) -> tuple[float, float]:
+    """One-sample t-test of the mean against 0 over seeds: (t, two-sided p); NaN with fewer than 2 values."""
+    from scipy import stats
+
     values = np.asarray(values, dtype=float)
-    return len(values) > 1 and abs(values.mean()) > 2 * values.std(ddof=1) / math.sqrt(len(values))
+    values = values[np.isfinite(values)]
+    if len(values) < 2 or values.std(ddof=1) == 0:
+        return math.nan, math.nan
+    result = stats.ttest_1samp(values, 0.0)
+    return float(result.statistic), float(result.pvalue)
+
+
+def _tested(values) -> tuple[str, int]:
+    """(the printed test, its direction: +1 rises, -1 falls, 0 not beyond noise)."""
+    t, p = t_test(values)
+    if not math.isfinite(p):
+        return "t-test not possible", 0
+    return f"t = {t:+.2f}, p = {p:.3f}", (int(np.sign(t)) if p < ALPHA else 0)
+
+
+def _moves(values) -> str:
+    test, direction = _tested(values)
+    word = {1: "rises", -1: "falls", 0: "does not move beyond seed noise"}[direction]
+    return f"{word} ({_pm(values)}; {test})"
+
+
+def _per_seed(rows, column: str) -> str:
+    return ", ".join(f"seed {int(r.seed)}: {getattr(r, column + '_start'):.2f} → {getattr(r, column + '_end'):.2f}"
+                     for r in rows.sort_values("seed").itertuples())
 
 
 def curve_table(df) -> str:
@@ -63,20 +99,28 @@ def rise_table(summary, by) -> str:
     """Mean ± std over seeds per group (``by``: a column or a list of columns)."""
     by = [by] if isinstance(by, str) else list(by)
     lines = ["| " + " | ".join(by) + " | runs | conscience fidelity at switch | policy score at switch | final d "
-             "| proxy rise | gold rise (training) | gold rise (held out) | gold falls (train / held out) |",
-             "|" + "---|" * (len(by) + 8)]
+             "| proxy rise | gold rise (training) | gold rise (held out) | t-test p (proxy / training / held out) "
+             "| gold falls (train / held out) |",
+             "|" + "---|" * (len(by) + 9)]
     for value, rows in summary.groupby(by):
-        keys = " | ".join(f"{v:g}" for v in value)
+        keys = " | ".join(f"{v:g}" if not isinstance(v, bool | np.bool_) else ("reset" if v else "kept")
+                          for v in value)
         lines.append(f"| {keys} | {len(rows)} | {_plain(rows.switch_fidelity)} | {_plain(rows.switch_score)} | "
                      f"{_plain(rows.final_sqrt_kl)} | {_pm(rows.proxy_rise)} | {_pm(rows.gold_train_rise)} | "
-                     f"{_pm(rows.gold_holdout_rise)} | {int(rows.falls_train.sum())} / {int(rows.falls_holdout.sum())} |")
+                     f"{_pm(rows.gold_holdout_rise)} | {_p_cells(rows)} | "
+                     f"{int(rows.falls_train.sum())} / {int(rows.falls_holdout.sum())} |")
     return "\n".join(lines)
+
+
+def _p_cells(rows) -> str:
+    cells = [t_test(rows[c])[1] for c in ("proxy_rise", "gold_train_rise", "gold_holdout_rise")]
+    return " / ".join("n/a" if not math.isfinite(p) else f"{p:.3f}" for p in cells)
 
 
 def fit_table(summary) -> str:
     """Gao et al.'s fit per overlap and gold: mean ± std over seeds of alpha and beta, median d* and
-    fitted peak, median R², and the runs whose fitted curve turns inside the run."""
-    lines = ["| overlap | gold | α | β | median d* | median fitted peak | median R² | fit turns in the run |",
+    fitted peak, median R², and the runs whose fit shows a turn (R² >= 0.5, d* inside the run)."""
+    lines = ["| overlap | gold | α | β | median d* | median fitted peak | median R² | fit turns (R² ≥ 0.5, d* in the run) |",
              "|---|---|---|---|---|---|---|---|"]
     for overlap, rows in summary.groupby("overlap"):
         for short, label in (("train", "training"), ("holdout", "held out")):
@@ -88,21 +132,28 @@ def fit_table(summary) -> str:
 
 
 def claims(summary) -> list[str]:
-    """The issue's claims, each read from the summary."""
+    """The section's claims, each the printed outcome of a test on the summary."""
     out = []
     for overlap, rows in summary.groupby("overlap"):
-        proxy, holdout = rows.proxy_rise, rows.gold_holdout_rise
-        held = ("rises with it" if holdout.mean() > 0 and _beyond_noise(holdout) else
-                "falls beyond seed noise" if _beyond_noise(holdout) else "does not move beyond seed noise")
-        out.append(f"- **Overlap {overlap:g} ({len(rows)} seeds):** the proxy ends {_pm(proxy)} from where it started "
-                   f"(its peak {_pm(rows.proxy_peak_rise)}); the held-out evaluator's gold {held} ({_pm(holdout)}; "
-                   f"peak {_pm(rows.gold_holdout_peak_rise)}); the training evaluators' gold {_pm(rows.gold_train_rise)} "
-                   f"(peak {_pm(rows.gold_train_peak_rise)}).")
-    falls = summary.falls_train | summary.falls_holdout
-    out.append(f"- **Goodhart, observed:** gold fell after its peak (by more than 0.02 and two standard errors of the "
-               f"last 20 cycles) in {int(falls.sum())} of {len(summary)} runs "
-               f"({int(summary.falls_train.sum())} training, {int(summary.falls_holdout.sum())} held out); Gao et al.'s "
-               f"fitted curve turns inside the run in {int((summary.peaks_train | summary.peaks_holdout).sum())}.")
+        proxy_test, proxy_direction = _tested(rows.proxy_rise)
+        held_test, held_direction = _tested(rows.gold_holdout_rise)
+        if held_direction == 1:
+            held = ("rises with it" if proxy_direction == 1 else
+                    "rises while the proxy's change is not beyond noise: the two decouple")
+        elif held_direction == -1:
+            held = "falls while the proxy rises (Goodhart)" if proxy_direction == 1 else "falls"
+        else:
+            held = "does not move beyond seed noise"
+        out.append(f"- **Overlap {overlap:g} ({len(rows)} seeds):** the proxy ends {_pm(rows.proxy_rise)} from where "
+                   f"it started ({proxy_test}: {'beyond' if proxy_direction else 'not beyond'} seed noise; its peak "
+                   f"{_pm(rows.proxy_peak_rise)}); the held-out evaluator's gold {held} ({_pm(rows.gold_holdout_rise)}; "
+                   f"{held_test}); per seed, held-out gold from the first 5 to the last 20 cycles: "
+                   f"{_per_seed(rows, 'gold_holdout')}. The training evaluators' gold {_moves(rows.gold_train_rise)}.")
+    out.append(f"- **Goodhart, observed:** the training evaluators' gold (Gao et al.'s setting) fell after its peak "
+               f"(by more than 0.02 and two standard errors of the last 20 cycles) in {int(summary.falls_train.sum())} "
+               f"of {len(summary)} runs; the held-out evaluator's gold in {int(summary.falls_holdout.sum())} of "
+               f"{len(summary)}. Gao et al.'s fit shows a turn (R² ≥ {MIN_R2}, d* inside the run) for training gold in "
+               f"{int(summary.peaks_train.sum())} and for held-out gold in {int(summary.peaks_holdout.sum())}.")
     return out
 
 
@@ -117,8 +168,9 @@ def study_block(label: str, df) -> list[str]:
             curve_table(df), "", fit_table(summary), ""]
 
 
-def goodhart_markdown(studies, warmups, shares, *, seconds: float) -> str:
-    """``studies``: [(label, DataFrame)] of the main studies; ``warmups`` and ``shares``: the side studies."""
+def goodhart_markdown(studies, warmups, shares, *, seconds: float, ablation=None) -> str:
+    """``studies``: [(label, DataFrame)] of the main studies; ``warmups`` and ``shares``: the side studies;
+    ``ablation``: runs with the main studies' settings that keep Adam's moments at the switch."""
     lines = [
         TITLE, "",
         "Can the student's own internal evaluator stand in for the judges? Each run trains the default world on "
@@ -130,8 +182,13 @@ def goodhart_markdown(studies, warmups, shares, *, seconds: float) -> str:
         "\"gold falls\" counts runs whose 20-cycle running mean ends more than 0.02 and two standard errors below "
         "its peak. Gao, Schulman & Hilton (2022) fit gold = d(α − β log d) under RL; it is fitted here per run with "
         "a free intercept; d* = exp(α/β − 1) is where the fitted curve peaks (∞: β ≤ 0); \"fit turns\" = d* lies "
-        "inside the run and the fitted curve falls by more than 0.02 after it. Two differences from Gao et al.'s "
-        "setting: the conscience is frozen but reads the student's own trunk, which the policy gradient moves, so "
+        "inside the run (above the run's smallest d after the switch cycle and below its largest), the fit's R² "
+        f"is at least {MIN_R2} and the fitted curve falls by more than 0.02 after it. Each \"rises\", \"falls\" "
+        f"or \"does not move\" below is a one-sample t-test of the rises over seeds against 0 (two-sided, "
+        f"level {ALPHA}), printed beside it; gold \"rises with\" the proxy only when the proxy's rise passes "
+        "that test too. Since issue 17 Adam's moments are cleared at the switch "
+        "(`EngineConfig.reset_optimizer_on_switch`); the ablation that keeps them has its own table. Two "
+        "differences from Gao et al.'s setting: the conscience is frozen but reads the student's own trunk, which the policy gradient moves, so "
         "the proxy is not a fixed function of the text (it can fall while it is optimized); and every score is "
         "squashed into [0, 1], so a gold near 1 has no room left to rise.", ""]
     for label, df in studies:
@@ -142,24 +199,47 @@ def goodhart_markdown(studies, warmups, shares, *, seconds: float) -> str:
               "### The world's context interaction: a conscience that misses part of the judges' structure", "",
               rise_table(goodhart_summary(shares), ["overlap", "context_share"]), "",
               fit_table_by(goodhart_summary(shares), "context_share"), "",
+              *ablation_block(studies, ablation),
               *where_gold_falls([*(goodhart_summary(df) for _, df in studies), goodhart_summary(warmups),
                                  goodhart_summary(shares)]),
               f"All runs of this section: {seconds:.0f} s wall time on local processes."]
     return "\n".join(lines)
 
 
-def where_gold_falls(summaries) -> list[str]:
-    """Per overlap, over every run of the section: how many saw a gold fall, and in which settings."""
+def ablation_block(studies, ablation) -> list[str]:
+    """The optimiser-reset ablation: the main studies' runs next to the same runs keeping Adam's moments."""
+    if ablation is None or not len(ablation):
+        return []
     import pandas as pd
 
-    runs = pd.concat(summaries, ignore_index=True)
-    lines = ["### Where gold falls, over all runs above", ""]
+    both = goodhart_summary(pd.concat([*(df for _, df in studies), ablation], ignore_index=True))
+    both = both[both.kl_coef.isin(ablation.kl_coef.unique())]
+    lines = ["### Ablation: Adam's moments kept across the switch", "",
+             "The same seeds and settings as the main studies, once with Adam's moments cleared at the switch "
+             "(`reset`, the default) and once kept (`kept`, the behaviour before issue 17, when momentum built "
+             "from the evaluators' gradients kept acting after the switch). Held-out gold per group:", ""]
+    for (overlap, kl_coef, reset), rows in both.groupby(["overlap", "kl_coef", "reset_optimizer"]):
+        lines.append(f"- overlap {overlap:g}, kl_coef {kl_coef:g}, moments {'reset' if reset else 'kept'}: held-out "
+                     f"gold {_moves(rows.gold_holdout_rise)}; per seed: {_per_seed(rows, 'gold_holdout')}.")
+    return [*lines, "", rise_table(both, ["overlap", "kl_coef", "reset_optimizer"]), ""]
+
+
+def where_gold_falls(summaries) -> list[str]:
+    """Per overlap, over the distinct runs of the section (a side study's run with a main study's settings
+    is the same run, counted once; the ablation is left out): training and held-out falls apart."""
+    import pandas as pd
+
+    runs = pd.concat(summaries, ignore_index=True).drop_duplicates(subset=RUN_KEYS)
+    runs = runs[runs.reset_optimizer.astype(bool)]
+    lines = ["### Where gold falls, over the distinct runs above", ""]
     for overlap, rows in runs.groupby("overlap"):
-        fell = rows[rows.falls_train | rows.falls_holdout]
-        settings = sorted({f"kl_coef {r.kl_coef:g}, warmup {int(r.warmup)}, context_share {r.context_share:g}"
-                           for r in fell.itertuples()})
-        lines.append(f"- overlap {overlap:g}: {len(fell)} of {len(rows)} runs"
-                     + (f" ({'; '.join(settings)})" if settings else "") + ".")
+        parts = []
+        for column, label in (("falls_train", "training gold fell"), ("falls_holdout", "held-out gold fell")):
+            fell = rows[rows[column]]
+            settings = sorted({f"kl_coef {r.kl_coef:g}, warmup {int(r.warmup)}, context_share {r.context_share:g}"
+                               for r in fell.itertuples()})
+            parts.append(f"{label} in {len(fell)} of {len(rows)}" + (f" ({'; '.join(settings)})" if settings else ""))
+        lines.append(f"- overlap {overlap:g}, {len(rows)} distinct runs: " + "; ".join(parts) + ".")
     return lines + [""]
 
 
@@ -193,7 +273,9 @@ def goodhart_section(*, quick: bool = False, workers: int | None = None, seeds: 
                        for w in ((5, 20) if quick else (5, 10, 20, 40))])
     shares = _concat([goodhart([0.87], seeds=side + 1, warmup=WARMUP, context_share=s, kl_coef=STUDY_KL, **common)
                       for s in ((0.02, 0.5) if quick else (0.02, 0.2, 0.5))])
-    return goodhart_markdown(studies, warmups, shares, seconds=time.perf_counter() - start)
+    ablation = _concat([goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, kl_coef=kl, reset_optimizer=False,
+                                 **common) for kl in (0.0, STUDY_KL)])
+    return goodhart_markdown(studies, warmups, shares, ablation=ablation, seconds=time.perf_counter() - start)
 
 
 def _concat(frames):
