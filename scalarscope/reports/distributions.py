@@ -76,7 +76,7 @@ def product_check(df) -> str:
             "finding the shared axis on its own, and a high transfer with a low fidelity would be the surprise.")
 
 
-def distributions_section(df) -> str:
+def distributions_section(df, *, probes: int) -> str:
     """Path A / B side by side on random probes and on the policy's samples (needs the policy columns)."""
     if "policy_transfer" not in df or "transfer_ci_low" not in df:
         return ""
@@ -92,7 +92,7 @@ def distributions_section(df) -> str:
     return "\n\n".join([
         "## Path A and Path B on two probe distributions",
         "The same trained runs, measured after the last cycle on two distributions: the random probes above "
-        "(uniform text, 2000 per run) and the policy's own samples (as many, generated at temperature 1 after "
+        f"(uniform text, {probes} per run) and the policy's own samples (as many, generated at temperature 1 after "
         "the engine's prompts). Beside each transfer: every run's bootstrap 95 % interval (1000 resamples of "
         "the probes) and permutation p-value against shuffled held-out scores (1000 shuffles; the smallest "
         "possible is 1/1001 ≈ 0.001), the head's fidelity to its training evaluators on the same probes, and "

@@ -261,7 +261,7 @@ def results_markdown(df, meta: ResultsMeta, *, extra_sections: Sequence[str | No
     from scalarscope.reports.distributions import distributions_section
 
     sections = [header_section(meta), original_section(), comparison_section(df), curve_section(df),
-                verdict_section(df, min_seeds=min_seeds), distributions_section(df), *extra_sections, limitations_section(df),
+                verdict_section(df, min_seeds=min_seeds), distributions_section(df, probes=meta.transfer_probes), *extra_sections, limitations_section(df),
                 reproduce_section(meta), runs_section(df)]
     return "\n\n".join(s.strip() for s in sections if s) + "\n"
 
