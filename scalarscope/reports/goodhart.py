@@ -193,15 +193,19 @@ def goodhart_markdown(studies, warmups, shares, *, seconds: float, ablation=None
         "squashed into [0, 1], so a gold near 1 has no room left to rise.", ""]
     for label, df in studies:
         lines += study_block(label, df)
-    lines += ["### Warmup length: a better-trained conscience", "", rise_table(goodhart_summary(warmups),
-                                                                               ["overlap", "warmup"]), "",
-              fit_table_by(goodhart_summary(warmups), "warmup"), "",
-              "### The world's context interaction: a conscience that misses part of the judges' structure", "",
-              rise_table(goodhart_summary(shares), ["overlap", "context_share"]), "",
-              fit_table_by(goodhart_summary(shares), "context_share"), "",
-              *ablation_block(studies, ablation),
-              *where_gold_falls([*(goodhart_summary(df) for _, df in studies), goodhart_summary(warmups),
-                                 goodhart_summary(shares)]),
+    summaries = [goodhart_summary(df) for _, df in studies]
+    if warmups is not None and shares is not None:
+        lines += ["### Warmup length: a better-trained conscience", "",
+                  rise_table(goodhart_summary(warmups), ["overlap", "warmup"]), "",
+                  fit_table_by(goodhart_summary(warmups), "warmup"), "",
+                  "### The world's context interaction: a conscience that misses part of the judges' structure", "",
+                  rise_table(goodhart_summary(shares), ["overlap", "context_share"]), "",
+                  fit_table_by(goodhart_summary(shares), "context_share"), ""]
+        summaries += [goodhart_summary(warmups), goodhart_summary(shares)]
+    else:
+        lines += ["The side studies (warmup length, the world's context interaction) were not run for this "
+                  "version of the section; `python examples/goodhart_results.py` without `--main-only` runs them.", ""]
+    lines += [*ablation_block(studies, ablation), *where_gold_falls(summaries),
               f"All runs of this section: {seconds:.0f} s wall time on local processes."]
     return "\n".join(lines)
 
@@ -258,8 +262,11 @@ def fit_table_by(summary, by: str) -> str:
 STUDY_KL = 0.3  # the resolved curve: measured to keep the policy's entropy (examples/kl_coef_scan.py)
 
 
-def goodhart_section(*, quick: bool = False, workers: int | None = None, seeds: int | None = None) -> str:
-    """Run the studies behind the section and return its markdown (``quick``: small, for tests)."""
+def goodhart_section(*, quick: bool = False, workers: int | None = None, seeds: int | None = None,
+                     side_studies: bool = True, ablation_kl: tuple[float, ...] = (0.0, STUDY_KL)) -> str:
+    """Run the studies behind the section and return its markdown (``quick``: small, for tests;
+    ``side_studies=False`` skips the warmup and context studies; ``ablation_kl``: the KL settings of the
+    optimiser-reset ablation)."""
     start = time.perf_counter()
     seeds = seeds or (2 if quick else 5)
     side = 1 if quick else 2
@@ -269,12 +276,14 @@ def goodhart_section(*, quick: bool = False, workers: int | None = None, seeds: 
                 goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, **common)),
                (f"With a KL penalty (kl_coef {STUDY_KL:g}): the curve resolved, {seeds} seeds",
                 goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, kl_coef=STUDY_KL, **common))]
-    warmups = _concat([goodhart([0.0, 0.87], seeds=side, warmup=w, kl_coef=STUDY_KL, **common)
-                       for w in ((5, 20) if quick else (5, 10, 20, 40))])
-    shares = _concat([goodhart([0.87], seeds=side + 1, warmup=WARMUP, context_share=s, kl_coef=STUDY_KL, **common)
-                      for s in ((0.02, 0.5) if quick else (0.02, 0.2, 0.5))])
     ablation = _concat([goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, kl_coef=kl, reset_optimizer=False,
-                                 **common) for kl in (0.0, STUDY_KL)])
+                                 **common) for kl in ablation_kl]) if ablation_kl else None
+    warmups = shares = None
+    if side_studies:
+        warmups = _concat([goodhart([0.0, 0.87], seeds=side, warmup=w, kl_coef=STUDY_KL, **common)
+                           for w in ((5, 20) if quick else (5, 10, 20, 40))])
+        shares = _concat([goodhart([0.87], seeds=side + 1, warmup=WARMUP, context_share=s, kl_coef=STUDY_KL,
+                                   **common) for s in ((0.02, 0.5) if quick else (0.02, 0.2, 0.5))])
     return goodhart_markdown(studies, warmups, shares, ablation=ablation, seconds=time.perf_counter() - start)
 
 
