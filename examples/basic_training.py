@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     frame = engine.history.to_frame()
     print(frame[["mean_score", "predicted_score", "surprise", "tokens_used"]].tail().round(3).to_string())
     transfer = engine.holdout_transfer(n=args.probes)  # does it predict the evaluator it never saw?
-    print(f"holdout transfer ({transfer.holdout}): {transfer.transfer:.3f} "
-          f"(ceiling {transfer.ceiling:.3f}, ratio {transfer.ratio:.2f})")
+    # NaN means not measured (e.g. too few cycles for the head to predict anything but one value)
+    print(f"holdout transfer ({transfer.holdout}, {transfer.distribution} probes): {transfer.transfer:.3f} "
+          f"[95% interval {transfer.ci_low:.3f} to {transfer.ci_high:.3f}, permutation p {transfer.p_null:.4f}] "
+          f"(fidelity {transfer.fidelity:.3f}, ceiling {transfer.ceiling:.3f}, best linear ceiling "
+          f"{transfer.best_ceiling:.3f}, ratio {transfer.ratio:.2f})")
     path = engine.export_geometry(args.out)  # open this file in ScalarScope-Desktop
     print(f"wrote {path}")
     return 0

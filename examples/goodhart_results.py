@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scalarscope._atomic import atomic_write_text
-from scalarscope.sweeps.goodhart_report import TITLE, goodhart_section
+from scalarscope.reports.goodhart import TITLE, goodhart_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RESULTS_AND_LIMITATIONS.md"
@@ -57,12 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small studies, written under runs/")
     parser.add_argument("--jobs", type=int, default=None, help="local worker processes (default: all cores)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds of the main studies (default 5; quick: 2)")
+    parser.add_argument("--main-only", action="store_true",
+                        help="skip the warmup and context side studies (a shorter run; the section says so)")
+    parser.add_argument("--ablation-kl", default="0,0.3",
+                        help="KL settings of the optimiser-reset ablation, comma-separated (default 0,0.3)")
     parser.add_argument("--out", default=None, help="markdown to update (default docs/RESULTS_AND_LIMITATIONS.md)")
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else (ROOT / "runs" / "goodhart.quick.md" if args.quick else DOC)
     version = code_version()  # read before the runs: the workers import the library as it is now
-    section = goodhart_section(quick=args.quick, workers=args.jobs, seeds=args.seeds)
-    stamp = (f"_This section: `python examples/goodhart_results.py{' --quick' if args.quick else ''}` on "
+    ablation_kl = tuple(float(v) for v in args.ablation_kl.split(",") if v.strip())
+    section = goodhart_section(quick=args.quick, workers=args.jobs, seeds=args.seeds,
+                               side_studies=not args.main_only, ablation_kl=ablation_kl)
+    given = "".join(f" {a}" for a in (sys.argv[1:] if argv is None else argv))
+    stamp = (f"_This section: `python examples/goodhart_results.py{given}` on "
              f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}{version}; rerun the script, do not edit._")
     section = section.replace("\n\n", f"\n\n{stamp}\n\n", 1)
     document = out.read_text() if out.exists() else ""

@@ -4,7 +4,7 @@
     python examples/path_a_vs_b.py --quick    # a small run, written to runs/ (not to docs/)
     make results                              # the same as the first line
 
-Every number in the document comes from the sweep this script runs (see scalarscope.sweeps.report).
+Every number in the document comes from the sweep this script runs (see scalarscope.reports.results).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scalarscope.reports.results import ResultsMeta, results_markdown, revision_markdown, write_results
 from scalarscope.sweeps import sweep
 from scalarscope.sweeps.context import context_markdown, context_study
-from scalarscope.sweeps.report import ResultsMeta, results_markdown, revision_markdown, write_results
 from scalarscope.sweeps.students import PATH_OVERLAPS, student_sweep, students_markdown
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ def test_basic_training_trains_measures_and_exports(tmp_path):
     out = tmp_path / "basic.json"
     done = run_example("basic_training.py", "--cycles", "12", "--probes", "200", "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert "first cycle: loss" in done.stdout and "holdout transfer (clarity)" in done.stdout
+    assert "first cycle: loss" in done.stdout and "holdout transfer (clarity, random probes)" in done.stdout
     assert validate_geometry(out) == []
     assert load_geometry(out).metadata.cycles == 13  # run_cycle, then 12 cycles
 

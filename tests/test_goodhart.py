@@ -113,7 +113,7 @@ def test_results_section_reads_its_numbers_from_the_runs(study):
     import importlib.util
     from pathlib import Path
 
-    from scalarscope.sweeps.goodhart_report import TITLE, goodhart_markdown
+    from scalarscope.reports.goodhart import TITLE, goodhart_markdown
 
     text = goodhart_markdown([("main", study[study.warmup == 10])], study, study, seconds=1.0)
     summary = goodhart_summary(study[study.warmup == 10])
@@ -147,3 +147,55 @@ def test_in_process_loky_and_dask_give_the_same_rows():
     pd.testing.assert_frame_equal(local, pooled)
     pd.testing.assert_frame_equal(local, on_dask)
     assert list(local.groupby("seed").holdout.first()) == ["correctness", "coherence"]
+
+
+def test_a_fit_counts_as_a_turn_only_with_r2_at_least_half_and_d_star_inside_the_run():
+    from dataclasses import replace
+
+    rng = np.random.default_rng(1)
+    d = np.sort(rng.uniform(0.2, 8, 400))
+    turning = fit_gao(d, 0.4 + d * (0.3 - 0.12 * np.log(d)) + rng.normal(0, 0.005, d.shape))
+    assert fit_turns(turning, d.max(), min_d=d.min())
+    assert not fit_turns(replace(turning, r2=0.17), d.max(), min_d=d.min())  # the fit explains little
+    assert not fit_turns(turning, d.max(), min_d=turning.d_star + 0.1)  # d* below the run's smallest d
+    tiny = replace(turning, d_star=4.6e-16)
+    assert not fit_turns(tiny, d.max(), min_d=0.05)
+
+
+def _summary(proxy, holdout, **extra):
+    import pandas as pd
+
+    n = len(proxy)
+    return pd.DataFrame({"overlap": 0.87, "seed": range(n), "proxy_rise": proxy, "proxy_peak_rise": proxy,
+                         "gold_holdout_rise": holdout, "gold_holdout_peak_rise": holdout,
+                         "gold_holdout_start": 0.5, "gold_holdout_end": 0.5 + np.asarray(holdout),
+                         "gold_train_rise": holdout, "falls_train": False, "falls_holdout": False,
+                         "peaks_train": False, "peaks_holdout": False, **extra})
+
+
+def test_gold_rises_with_the_proxy_only_when_the_proxys_rise_passes_its_t_test():
+    from scipy import stats
+
+    from scalarscope.reports.goodhart import claims
+
+    holdout = [0.15, 0.14, 0.16, 0.15, 0.13]
+    noisy_proxy = [0.30, -0.10, 0.25, -0.05, 0.08]
+    assert stats.ttest_1samp(noisy_proxy, 0).pvalue > 0.05  # the oracle: not beyond noise
+    text = claims(_summary(noisy_proxy, holdout))[0]
+    assert "the two decouple" in text and "rises with it" not in text
+    assert f"p = {stats.ttest_1samp(holdout, 0).pvalue:.3f}" in text and "seed 4: 0.50 → 0.63" in text
+    assert "rises with it" in claims(_summary([0.10, 0.11, 0.09, 0.10, 0.12], holdout))[0]
+    assert "does not move beyond seed noise" in claims(_summary(noisy_proxy, [0.3, -0.4, 0.2, -0.1, 0.05]))[0]
+
+
+def test_where_gold_falls_counts_each_run_once_and_the_two_golds_apart():
+    from scalarscope.reports.goodhart import where_gold_falls
+
+    keys = {"warmup": 20, "context_share": 0.02, "kl_coef": 0.3, "reset_optimizer": True}
+    main = _summary([0.1] * 3, [0.1] * 3, **keys).assign(overlap=0.0, falls_train=[True, False, False],
+                                                          falls_holdout=[True, True, False])
+    side = main.iloc[:2]  # a side study that repeats two runs of the main one
+    lines = where_gold_falls([main, side, main.assign(reset_optimizer=False)])
+    assert lines[2] == ("- overlap 0, 3 distinct runs: training gold fell in 1 of 3 (kl_coef 0.3, warmup 20, "
+                        "context_share 0.02); held-out gold fell in 2 of 3 (kl_coef 0.3, warmup 20, "
+                        "context_share 0.02).")

@@ -22,7 +22,8 @@ def trained():
 def test_transfer_is_recorded_every_k_cycles_and_rises(trained):
     transfers = trained.history.transfers
     assert [t.cycle for t in transfers] == [0, 40, 80, 120]
-    assert transfers[-1].transfer > transfers[0].transfer + 0.3
+    assert np.isnan(transfers[0].transfer)  # cycle 0: an untrained head predicts one value: not measured, not 0
+    assert transfers[-1].transfer > 0.8 and all(t.distribution == "random" for t in transfers)
     frame = trained.history.transfer_frame()
     assert list(frame.cycle) == [0, 40, 80, 120]
 

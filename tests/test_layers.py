@@ -42,15 +42,15 @@ def test_command_line_parser_does_not_import_torch():
 # Order, bottom up: errors/_numeric/_atomic; geometry, governor; export; student; evaluators, critics;
 # engine; onnx (an exported student: it needs the student, never the engine); sweeps; widgets; CLI.
 ABOVE = {
-    "geometry": {"governor", "export", "student", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets"},
-    "governor": {"geometry", "export", "student", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets"},
-    "export": {"governor", "student", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets"},
-    "student": {"governor", "export", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets"},
-    "evaluators": {"student", "critics", "engine", "onnx", "sweeps", "widgets"},
-    "critics": {"evaluators", "engine", "onnx", "sweeps", "widgets"},
-    "engine": {"onnx", "sweeps", "widgets"},
-    "onnx": {"engine", "sweeps", "widgets"},
-    "sweeps": {"onnx", "widgets"},
+    "geometry": {"governor", "export", "student", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets", "reports"},
+    "governor": {"geometry", "export", "student", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets", "reports"},
+    "export": {"governor", "student", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets", "reports"},
+    "student": {"governor", "export", "evaluators", "critics", "engine", "onnx", "sweeps", "widgets", "reports"},
+    "evaluators": {"student", "critics", "engine", "onnx", "sweeps", "widgets", "reports"},
+    "critics": {"evaluators", "engine", "onnx", "sweeps", "widgets", "reports"},
+    "engine": {"onnx", "sweeps", "widgets", "reports"},
+    "onnx": {"engine", "sweeps", "widgets", "reports"},
+    "sweeps": {"onnx", "widgets", "reports"},
 }
 # Deliberate, documented exceptions: (importing module, imported package) -> why.
 ALLOWED = {

@@ -13,8 +13,8 @@ import scalarscope
 from scalarscope.errors import SweepError
 from scalarscope.evaluators.overlap import probe_scores
 from scalarscope.evaluators.synthetic import correlated_evaluators
+from scalarscope.reports.results import ORIGINAL, ResultsMeta, results_markdown, write_results
 from scalarscope.sweeps import COLUMNS, path_verdicts, summarize_sweep, sweep
-from scalarscope.sweeps.report import ORIGINAL, ResultsMeta, results_markdown, write_results
 
 SEEDS = 3
 OVERLAPS = (0.0, 0.5, 0.87)

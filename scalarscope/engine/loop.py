@@ -133,9 +133,10 @@ class ScalarScopeEngine(Steering):
                             refresh=False)
         return self.history
 
-    def holdout_transfer(self, n: int = 2000, *, seed: int | None = None):
-        """Holdout transfer now on ``n`` fresh random probes (:func:`measure_transfer`; see also measure_policy_transfer)."""
-        return measure_transfer(self.context, cycle=self.cycle, n=n, seed=seed)
+    def holdout_transfer(self, n: int = 2000, *, probes="random", seed: int | None = None):
+        """Holdout transfer now, with its interval, null and both ceilings, on ``n`` fresh probes of
+        ``probes``: "random", "policy" or a sequence of response texts (:func:`measure_transfer`)."""
+        return measure_transfer(self.context, cycle=self.cycle, n=n, probes=probes, seed=seed)
 
     def save(self, path) -> None:
         """Checkpoint everything (student, optimiser, critic, pool, history) atomically, as tensors

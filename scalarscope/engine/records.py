@@ -6,6 +6,7 @@ can be kept, pickled, compared and plotted freely.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from types import MappingProxyType
@@ -44,13 +45,21 @@ class FailureEvent:
 
 @dataclass(frozen=True)
 class TransferMeasurement:
-    """Holdout transfer measured on fresh probe responses at one cycle.
+    """Holdout transfer measured on probe responses of one named distribution at one cycle.
 
     transfer: corr(internal evaluator's aggregate prediction, held-out evaluator's score).
-    ceiling:  corr(training evaluators' own aggregate score, held-out score) on the same responses.
-    ratio:    transfer / ceiling (0 when the ceiling is under 0.1: nothing knowable to transfer).
+    ceiling:  corr(training evaluators' own equal-weight aggregate score, held-out score) on the same responses.
+    ratio:    transfer / ceiling (NaN when the ceiling is under 0.1: nothing knowable to transfer).
     fidelity: corr(internal aggregate, training evaluators' aggregate): how well it learned what it saw.
     head_mae: mean absolute error of the internal evaluator's per-evaluator scores.
+    distribution: what the probes were: "random" (uniform text), "policy" (the policy's samples), "texts".
+    best_ceiling: corr(held-out score, its 5-fold cross-validated least-squares prediction from the
+        training evaluators' scores): the best linear use of what the training evaluators know.
+    ci_low, ci_high: bootstrap 95 % interval of ``transfer`` over the probes (1000 resamples).
+    p_null: permutation p-value of ``transfer`` against shuffled held-out scores, (k + 1) / (1000 + 1).
+        Both NaN in the engine's automatic every-``transfer_every`` measurement (kept cheap); measured
+        by every ``engine.holdout_transfer``.
+    A number that could not be measured is NaN, never 0 (see :mod:`scalarscope.engine.transfer`).
     """
 
     cycle: int
@@ -62,6 +71,11 @@ class TransferMeasurement:
     head_mae: float
     n: int
     baseline_mae: float = 0.0  # error of always predicting each evaluator's mean score (for calibration)
+    distribution: str = "random"
+    best_ceiling: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    p_null: float = math.nan
 
 
 @dataclass(frozen=True)

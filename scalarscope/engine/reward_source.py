@@ -84,8 +84,11 @@ class ConscienceReward(EvaluatorReward):
         return aggregate(predicted_scores(values, lengths))
 
     def on_switch(self, engine) -> None:
-        """The place for what a switch to the conscience does to the training state (the optimiser
-        reset of issue 17 belongs here)."""
+        """Adam's moments, built from the evaluators' gradients, are dropped at the switch
+        (``EngineConfig.reset_optimizer_on_switch``, default on): otherwise the first conscience
+        updates still carry the evaluators' momentum."""
+        if engine.config.reset_optimizer_on_switch:
+            engine.optimizer.state.clear()  # the next step starts as a fresh Adam would
 
 
 REWARD_SOURCES = {"evaluators": EvaluatorReward(), "conscience": ConscienceReward()}

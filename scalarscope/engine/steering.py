@@ -12,7 +12,9 @@ returns reaches a gradient of the student. With ``conscience_learns=True`` the h
 from the evaluators; the policy-gradient term still sees only the head's values, but the head loss
 shares the trunk, so evaluator information then reaches the policy through its representation.
 
-A switch takes effect on the next cycle; each :class:`~scalarscope.engine.records.CycleRecord`
+At the switch to ``"conscience"`` Adam's moments are cleared (``EngineConfig.reset_optimizer_on_switch``,
+default True): momentum built from the evaluators' gradients would otherwise keep moving the policy
+for tens of cycles after it stopped learning from them. A switch takes effect on the next cycle; each :class:`~scalarscope.engine.records.CycleRecord`
 records the source it was trained with. Switching to the conscience before any update has trained
 the head is an error: a head that never learned is all zeros, and its advantages would be zero.
 

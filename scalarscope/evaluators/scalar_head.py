@@ -53,12 +53,34 @@ def head_loss(
     return loss
 
 
-def safe_corr(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation, 0.0 when either side is constant or non-finite."""
+MIN_CORR_POINTS = 3  # finite pairs a correlation needs
+
+
+def safe_corr(a: np.ndarray, b: np.ndarray, *, what: str = "correlation",
+              sides: tuple[str, str] = ("the first series", "the second series")) -> float:
+    """Pearson correlation over the pairs where both sides are finite.
+
+    NaN, with a :class:`~scalarscope.errors.MeasurementWarning` naming ``what``, when fewer than
+    :data:`MIN_CORR_POINTS` pairs are finite or either side is constant over them: such a
+    correlation was not measured, and 0 would read as "measured, unrelated". ``sides`` name the
+    two series in the warning.
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3:
-        return 0.0
+    if ok.sum() < MIN_CORR_POINTS:
+        return _unmeasured(what, f"only {int(ok.sum())} finite pair(s), at least {MIN_CORR_POINTS} needed")
     a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
-    denom = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denom) if denom > 1e-12 else 0.0
+    norm_a, norm_b = np.sqrt((a * a).sum()), np.sqrt((b * b).sum())
+    if norm_a <= 1e-12 or norm_b <= 1e-12:
+        side = sides[0] if norm_a <= 1e-12 else sides[1]
+        return _unmeasured(what, f"{side} is constant over {int(ok.sum())} values")
+    return float(np.clip((a * b).sum() / (norm_a * norm_b), -1.0, 1.0))
+
+
+def _unmeasured(what: str, reason: str) -> float:
+    import warnings
+
+    from scalarscope.errors import MeasurementWarning
+
+    warnings.warn(f"{what} not measured: {reason}; it is NaN, not 0", MeasurementWarning, stacklevel=3)
+    return float("nan")

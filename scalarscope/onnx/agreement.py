@@ -8,6 +8,7 @@ training evaluators' aggregate (fidelity) and with the held-out evaluator (trans
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +88,7 @@ def compare_with_engine(engine, conscience, *, n: int = 1000, seed: int = 0) -> 
         pred = pred[ok]
         per_head = frozen_array([safe_corr(pred[:, i], truth[:, i]) for i in range(truth.shape[1])])
         aggregate = pred.mean(1)
-        transfer = safe_corr(aggregate, held) if held is not None else 0.0
+        transfer = safe_corr(aggregate, held, what="onnx transfer") if held is not None else math.nan
         return per_head, safe_corr(aggregate, truth.mean(1)), transfer
 
     t_corr, t_fid, t_transfer = judge(torch_pred)

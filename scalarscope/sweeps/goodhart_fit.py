@@ -55,10 +55,15 @@ def fit_gao(d, gold) -> GaoFit:
     return GaoFit(float(c), float(alpha), float(beta), float(d_star), float(peak), float(r2))
 
 
-def fit_turns(fit: GaoFit, max_d: float, *, drop: float = 0.02) -> bool:
-    """Whether the fitted curve peaks inside the run and falls by more than ``drop`` after it
-    (a peak at the run's end, or a plateau the fit bends over, is not a turn)."""
-    if not fit.d_star < max_d:
+MIN_R2 = 0.5  # a fit that explains less of gold's variance than this does not show a turn
+
+
+def fit_turns(fit: GaoFit, max_d: float, *, min_d: float = 0.0, drop: float = 0.02) -> bool:
+    """Whether the fit shows a turn: it explains at least :data:`MIN_R2` of gold's variance, its peak
+    d* lies inside the run (``min_d < d* < max_d``: a d* of 1e-16 is not a turn) and the fitted curve
+    falls by more than ``drop`` after it (a peak at the run's end, or a plateau the fit bends over,
+    is not a turn)."""
+    if not (fit.r2 >= MIN_R2 and min_d < fit.d_star < max_d):
         return False
     return bool(fit.peak - fit.predict(max_d) > drop)
 
@@ -79,11 +84,13 @@ def goodhart_summary(df):
     """One row per run: where it started and ended (proxy, both golds, d), the rise of each (end minus
     start) and its peak rise (the highest FINAL-cycle running mean minus start), Gao's fit
     to each gold (``alpha_*``, ``beta_*``, ``d_star_*``, ``peak_*``, ``r2_*``), whether the fitted peak
-    lies inside the run and the fit falls after it (``peaks_*``, see :func:`fit_turns`) and whether gold observably fell
+    lies inside the run, the fit has R² >= 0.5 and falls after it (``peaks_*``, see :func:`fit_turns`) and whether gold observably fell
     after its peak (``falls_*``)."""
     import pandas as pd
 
-    keys = ["overlap", "seed", "holdout", "warmup", "context_share", "kl_coef"]
+    keys = ["overlap", "seed", "holdout", "warmup", "context_share", "kl_coef", "reset_optimizer"]
+    if "reset_optimizer" not in df:  # a study from before the optimiser reset kept Adam's moments
+        df = df.assign(reset_optimizer=False)
     rows = []
     for key, run in df.groupby(keys, sort=False):
         run = run.sort_values("cycle")
@@ -92,6 +99,7 @@ def goodhart_summary(df):
                                                        "switch_entropy")})
         row["final_sqrt_kl"] = float(run.sqrt_kl.tail(FINAL).mean())
         row["max_sqrt_kl"] = float(run.sqrt_kl.max())
+        row["min_sqrt_kl"] = float(run.sqrt_kl.iloc[1:].min()) if len(run) > 1 else 0.0  # cycle 0 is the reference
         for column in ("proxy", "gold_train", "gold_holdout"):
             start, end = run[column].head(FINAL // 4).mean(), run[column].tail(FINAL).mean()
             row[f"{column}_start"], row[f"{column}_end"] = float(start), float(end)
@@ -101,7 +109,7 @@ def goodhart_summary(df):
             fit = fit_gao(run.sqrt_kl, run[column])
             row.update({f"alpha_{short}": fit.alpha, f"beta_{short}": fit.beta, f"d_star_{short}": fit.d_star,
                         f"peak_{short}": fit.peak, f"r2_{short}": fit.r2,
-                        f"peaks_{short}": fit_turns(fit, row["max_sqrt_kl"])})
+                        f"peaks_{short}": fit_turns(fit, row["max_sqrt_kl"], min_d=row["min_sqrt_kl"])})
             observed_peak, _, falls = observed_turn(run[column].to_numpy())
             row[f"observed_peak_{short}"], row[f"falls_{short}"] = observed_peak, falls
         rows.append(row)

@@ -37,8 +37,8 @@ WARMUP = 20
 CYCLES = 300
 TRANSFER_PROBES = 500  # fresh probes measuring the conscience at the switch
 
-COLUMNS = ("overlap", "seed", "holdout", "warmup", "context_share", "kl_coef", "cycle", "kl", "sqrt_kl",
-           "proxy", "gold_train", "gold_holdout", "entropy", "switch_fidelity", "switch_transfer", "switch_score",
+COLUMNS = ("overlap", "seed", "holdout", "warmup", "context_share", "kl_coef", "reset_optimizer", "cycle", "kl",
+           "sqrt_kl", "proxy", "gold_train", "gold_holdout", "entropy", "switch_fidelity", "switch_transfer", "switch_score",
            "switch_entropy")
 
 
@@ -58,6 +58,7 @@ def run_goodhart(spec: RunSpec) -> list[dict]:
     fixed = {"overlap": float(getattr(world, "overlap", spec.overlap)), "seed": spec.seed, "holdout": spec.holdout,
              "warmup": spec.study["warmup"], "context_share": float(getattr(world, "context_share", math.nan)),
              "kl_coef": spec.config_changes["kl_coef"],
+             "reset_optimizer": spec.config_changes["reset_optimizer_on_switch"],
              "switch_fidelity": at_switch.fidelity, "switch_transfer": at_switch.transfer,
              "switch_score": float(warm.mean_score.mean()), "switch_entropy": float(warm.entropy.mean())}
     rows = []
@@ -70,7 +71,7 @@ def run_goodhart(spec: RunSpec) -> list[dict]:
 
 
 def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, context_share: float | None,
-                  conscience_learns: bool, world: str = "default", world_options: dict | None = None
+                  conscience_learns: bool, reset_optimizer: bool = True, world: str = "default", world_options: dict | None = None
                   ) -> list[RunSpec]:
     """Validate the study's arguments; runs overlap-major, the holdout rotating with the seed."""
     from scalarscope.errors import check_scalar
@@ -84,11 +85,13 @@ def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, 
     if context_share is not None:
         check_scalar(context_share, "context_share", min_value=0.0, max_value=1.0)
         options["context_share"] = float(context_share)
-    if not isinstance(conscience_learns, bool):
-        raise SweepError(f"conscience_learns must be True or False, got {conscience_learns!r}")
+    for name, value in (("conscience_learns", conscience_learns), ("reset_optimizer", reset_optimizer)):
+        if not isinstance(value, bool):
+            raise SweepError(f"{name} must be True or False, got {value!r}")
     options, module, names = world_plan(world, {**options, **grid[0]})
     check_study_holdout(ROTATE, names)
-    changes = {"transfer_every": 0, "kl_coef": float(kl_coef), "conscience_learns": conscience_learns}
+    changes = {"transfer_every": 0, "kl_coef": float(kl_coef), "conscience_learns": conscience_learns,
+               "reset_optimizer_on_switch": reset_optimizer}
     return [RunSpec(index=len(seeds) * i + j, world=world, world_options={**options, **point}, world_module=module,
                     seed=seed, seed_index=j, holdout=holdout_for(ROTATE, names, j), cycles=cycles,
                     config_changes=changes, study={"warmup": warmup})
@@ -97,7 +100,8 @@ def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, 
 
 def goodhart(overlaps: Sequence[float] | None = (0.0, 0.87), *, seeds=5, warmup: int = WARMUP,
              cycles: int = CYCLES, kl_coef: float = 0.0, context_share: float | None = None,
-             conscience_learns: bool = False, world: str = "default", world_options: dict | None = None,
+             conscience_learns: bool = False,
+             reset_optimizer: bool = True, world: str = "default", world_options: dict | None = None,
              n_jobs: int | None = None, client=None, progress: bool = True, connect_timeout: float = 5.0):
     """Conscience-only training against gold: a DataFrame, one row per (run, conscience cycle).
 
@@ -109,8 +113,10 @@ def goodhart(overlaps: Sequence[float] | None = (0.0, 0.87), *, seeds=5, warmup:
     world, world_options: a registered world and its options (``overlaps`` None: the world's own).
     n_jobs, client, connect_timeout: where the runs go (:mod:`scalarscope.sweeps.executor`), as for
     :func:`scalarscope.sweep`.
+    reset_optimizer: clear Adam's moments at the switch (``EngineConfig.reset_optimizer_on_switch``;
+    False only for the ablation).
 
-    Columns: overlap, seed, holdout, warmup, context_share, kl_coef; cycle (0 = the first
+    Columns: overlap, seed, holdout, warmup, context_share, kl_coef, reset_optimizer; cycle (0 = the first
     conscience cycle, whose samples come from the reference itself: kl 0 up to float
     rounding); kl and sqrt_kl (= d);
     proxy (the conscience's mean predicted score), gold_train (training evaluators' mean score),
@@ -121,7 +127,8 @@ def goodhart(overlaps: Sequence[float] | None = (0.0, 0.87), *, seeds=5, warmup:
     import pandas as pd
 
     specs = plan_goodhart(overlaps=overlaps, seeds=seeds, warmup=warmup, cycles=cycles, kl_coef=kl_coef,
-                          context_share=context_share, conscience_learns=conscience_learns, world=world,
+                          context_share=context_share, conscience_learns=conscience_learns,
+                          reset_optimizer=reset_optimizer, world=world,
                           world_options=world_options)
     results = executor.run_specs(run_goodhart, specs, n_jobs=n_jobs, client=client, progress=progress,
                                  desc="goodhart", connect_timeout=connect_timeout,

@@ -35,7 +35,10 @@ def sweep(overlaps=None, *, seeds=5, cycles: int = 300, holdout: str | None = RO
     world;
     mean_correlation, first_factor_share, effective_dimension: ``analyze_overlap`` of the run's
     evaluators; transfer, ceiling, ratio, fidelity, head_mae: ``engine.holdout_transfer`` after
-    the last cycle; final_score, head_error: means over the last 20 cycles; failures: recorded
+    the last cycle on random probes, with transfer_ci_low / transfer_ci_high (bootstrap 95 %),
+    transfer_p_null (permutation) and best_ceiling (cross-validated best linear ceiling); the same on
+    the policy's own samples: policy_transfer, policy_ci_low, policy_ci_high, policy_p_null,
+    policy_ceiling, policy_best_ceiling, policy_fidelity; final_score, head_error: means over the last 20 cycles; failures: recorded
     failure events; wall_seconds: time to train and measure the run.
     """
     import pandas as pd

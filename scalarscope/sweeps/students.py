@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scalarscope.sweeps.report import _pm, markdown_table
+from scalarscope.sweeps._markdown import _pm, markdown_table
 
 PATH_OVERLAPS = (0.0, 0.87)
 MIN_RISE = 0.2  # training evaluators' mean score, first 20 cycles -> last 20

@@ -18,6 +18,9 @@ COLUMNS = (
     "overlap", "seed", "seed_index", "holdout", "n_evaluators", "cycles", "student", "world",
     "mean_correlation", "first_factor_share", "effective_dimension",
     "transfer", "ceiling", "ratio", "fidelity", "head_mae",
+    "transfer_ci_low", "transfer_ci_high", "transfer_p_null", "best_ceiling",
+    "policy_transfer", "policy_ci_low", "policy_ci_high", "policy_p_null", "policy_ceiling", "policy_best_ceiling",
+    "policy_fidelity",
     "first_score", "final_score", "head_error", "failures", "wall_seconds",
 )
 
@@ -50,6 +53,8 @@ def _measure(spec: RunSpec) -> dict[str, object]:
     probes = spec.study["transfer_probes"]
     # the engine's fixed protocol: fresh probe responses drawn from (seed, cycle)
     measured = engine.holdout_transfer(probes)
+    # the same question on the policy's own samples (after the random probes: their draw is unchanged)
+    policy = engine.holdout_transfer(probes, probes="policy")
     # structure of all evaluators of this run (holdout included) on their own probe set
     overlap = analyze_overlap(engine.evaluators, n_probes=probes, seed=spec.seed)
     frame = engine.history.to_frame()
@@ -73,9 +78,22 @@ def _measure(spec: RunSpec) -> dict[str, object]:
         "ratio": float(measured.ratio) if held else nan,
         "fidelity": float(measured.fidelity),
         "head_mae": float(measured.head_mae),
+        **_uncertainty(measured, "transfer_", held),
+        "best_ceiling": float(measured.best_ceiling) if held else nan,
+        "policy_transfer": float(policy.transfer) if held else nan,
+        **_uncertainty(policy, "policy_", held),
+        "policy_ceiling": float(policy.ceiling) if held else nan,
+        "policy_best_ceiling": float(policy.best_ceiling) if held else nan,
+        "policy_fidelity": float(policy.fidelity),
         "first_score": float(frame["mean_score"].head(FINAL_WINDOW).mean()),
         "final_score": float(tail["mean_score"].mean()),
         "head_error": float(tail["head_error"].mean()),
         "failures": len(engine.history.failures),
         "wall_seconds": time.perf_counter() - start,
     }
+
+
+def _uncertainty(measured, prefix: str, held: bool) -> dict[str, float]:
+    """The bootstrap interval and permutation p-value of a measurement, as ``<prefix>ci_low`` etc."""
+    values = (measured.ci_low, measured.ci_high, measured.p_null) if held else (math.nan,) * 3
+    return {f"{prefix}{name}": float(v) for name, v in zip(("ci_low", "ci_high", "p_null"), values, strict=True)}

@@ -121,8 +121,9 @@ def apply_curves(fig, series: SeriesArrays) -> None:
     title = "Training"
     if len(series.cycle):
         title += f": cycle {int(series.cycle[-1])}, mean score {series.columns['mean_score'][-1]:.2f}"
-    if len(series.transfer):
-        title += f", holdout transfer {series.transfer[-1]:.2f}"
+    if len(series.transfer):  # NaN: not measured (an untrained head at cycle 0), never shown as 0
+        last = series.transfer[-1]
+        title += f", holdout transfer {last:.2f}" if np.isfinite(last) else ", holdout transfer not measured yet"
     fig.layout.title.text = title
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scalarscope.sweeps._markdown import _fmt, _pm, markdown_table
 from scalarscope.sweeps.summary import (
     MIN_CEILING,
     PATH_B_CORRELATION,
@@ -45,22 +46,6 @@ class ResultsMeta:
     wall_seconds: float
     generated: str  # ISO date-time
     code_version: str = ""  # e.g. the git commit the library was at
-
-
-def _fmt(value, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:.{digits}f}"
-
-
-def _pm(mean: float, std: float) -> str:
-    return f"{_fmt(mean)} ± {_fmt(std)}" if not math.isnan(std) else _fmt(mean)
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def header_section(meta: ResultsMeta) -> str:
@@ -138,6 +123,7 @@ def comparison_section(df) -> str:
         row("mean inter-evaluator correlation", "mean_correlation", "mean_correlation"),
         row("first-factor share", "first_factor_share", "first_factor_share"),
         row("agreement ceiling (original: its 'transfer')", "ceiling", "transfer"),
+        row("best linear ceiling (cross-validated)", "best_ceiling", None),
         row("**learned holdout transfer**", "transfer", None),
         ratio_row(),
         row("scalar-head fidelity on training evaluators", "fidelity", None),
@@ -152,12 +138,17 @@ def curve_section(df) -> str:
     rows = []
     for overlap, s in summary.iterrows():
         ratio = s["transfer_over_ceiling"]
+        runs = _at(df, overlap)
         rows.append([f"{overlap:g}", int(s["runs"]), _pm(s["mean_correlation_mean"], s["mean_correlation_std"]),
                      _fmt(s["first_factor_share_mean"]), _pm(s["transfer_mean"], s["transfer_std"]),
-                     _pm(s["ceiling_mean"], s["ceiling_std"]), _fmt(ratio), _fmt(s["final_score_mean"])])
+                     _fmt(runs["fidelity"].mean()), _pm(s["ceiling_mean"], s["ceiling_std"]),
+                     _fmt(runs["best_ceiling"].mean()) if "best_ceiling" in runs else "n/a",
+                     _fmt(ratio), _fmt(s["final_score_mean"])])
     table = markdown_table(["overlap ρ", "runs", "mean correlation", "first factor", "learned transfer",
-                            "ceiling", "transfer / ceiling", "final score"], rows)
-    return ("## Transfer against overlap\n\n" + table + "\n\n"
+                            "fidelity", "ceiling", "best ceiling", "transfer / ceiling", "final score"], rows)
+    return ("## Transfer against overlap\n\n"
+            "On random probes; fidelity (the head against its training evaluators) and the best linear ceiling "
+            "are means over seeds.\n\n" + table + "\n\n"
             f"transfer / ceiling is mean transfer over mean ceiling, shown where the ceiling is at least "
             f"{MIN_CEILING}. In the chart `#` is the mean learned transfer and `|` the mean ceiling "
             "(0 to 1, 50 characters):\n\n```\n" + _chart(summary) + "\n```")
@@ -204,9 +195,9 @@ def limitations_section(df) -> str:
         "feature map of each character in the context of the previous one, with an exact overlap knob. "
         "That makes the question answerable and the ceiling computable, and it is far friendlier than "
         "real judges, whose shared structure is neither linear nor known.",
-        "**Probe distribution.** Transfer and the overlap analysis are measured on uniformly random "
-        "character strings, not on the policy's own outputs; on the narrow region a trained policy "
-        "writes in, correlations can differ.",
+        "**Probe distribution.** The overlap analysis and the main tables are measured on uniformly "
+        "random character strings; the section on two probe distributions shows transfer on the "
+        "policy's own outputs beside them, and the two need not agree.",
         "**The ceiling is not a hard bound.** It is the held-out evaluator's correlation with the "
         "training evaluators' equal-weight aggregate. A learner that isolates the shared axis can "
         "exceed it slightly, so a ratio above 1 is possible; near overlap 0 the ceiling is noise "
@@ -242,8 +233,9 @@ def _world_items(df, rows) -> list[str]:
 
 
 def runs_section(df) -> str:
-    cols = ["overlap", "seed", "holdout", "mean_correlation", "transfer", "ceiling", "ratio", "fidelity",
-            "final_score", "wall_seconds"]
+    cols = ["overlap", "seed", "holdout", "mean_correlation", "transfer", "ceiling", "best_ceiling", "ratio",
+            "fidelity", "final_score", "wall_seconds"]
+    cols = [c for c in cols if c in df]
     def cell(run, column):
         if column == "ratio" and not run.ceiling >= MIN_CEILING:
             return "n/a"  # no ceiling to approach: the ratio is noise over noise
@@ -252,7 +244,8 @@ def runs_section(df) -> str:
     rows = [[f"{r.overlap:g}", r.seed, r.holdout] + [cell(r, c) for c in cols[3:-1]]
             + [f"{r.wall_seconds:.1f}"] for r in df.itertuples()]
     return ("## Appendix: every run\n\n" + markdown_table(cols, rows)
-            + f"\n\nratio is n/a where the ceiling is under {MIN_CEILING}.")
+            + f"\n\nratio is n/a where the ceiling is under {MIN_CEILING}; transfer, ceiling and best_ceiling "
+            "on random probes (policy samples: the section on two probe distributions).")
 
 
 def reproduce_section(meta: ResultsMeta) -> str:
@@ -265,8 +258,10 @@ def reproduce_section(meta: ResultsMeta) -> str:
 def results_markdown(df, meta: ResultsMeta, *, extra_sections: Sequence[str | None] = (),
                      min_seeds: int = 5) -> str:
     """The whole document: header, original, comparison, curve, verdicts, extras, limitations, runs."""
+    from scalarscope.reports.distributions import distributions_section
+
     sections = [header_section(meta), original_section(), comparison_section(df), curve_section(df),
-                verdict_section(df, min_seeds=min_seeds), *extra_sections, limitations_section(df),
+                verdict_section(df, min_seeds=min_seeds), distributions_section(df, probes=meta.transfer_probes), *extra_sections, limitations_section(df),
                 reproduce_section(meta), runs_section(df)]
     return "\n\n".join(s.strip() for s in sections if s) + "\n"
 
