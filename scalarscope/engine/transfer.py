@@ -60,11 +60,11 @@ DISTRIBUTIONS = ("random", "policy")  # or a sequence of texts: "texts"
 def measure_transfer(context: RunContext, *, cycle: int, n: int = 2000, probes="random",
                      seed: int | None = None) -> TransferMeasurement:
     """Measure transfer, its interval and null, both ceilings, the ratio, fidelity and head error on
-    ``n`` probes (``n`` in [3, :data:`~scalarscope.context._checks.MAX_PROBES`]) of the distribution
+    ``n`` probes (``n`` in [3, :data:`~scalarscope.engine._checks.MAX_PROBES`]) of the distribution
     ``probes``: ``"random"``, ``"policy"`` or a sequence of response texts (each used once; ``n``
     does not apply). ``seed`` fixes the probes and the resampling (default: the engine's seed and
     cycle)."""
-    from scalarscope.context.probes import predict_and_score
+    from scalarscope.engine.probes import predict_and_score
 
     seed = check_optional_seed(seed)
     entropy = (lambda stream: [context.entropy, cycle, stream]) if seed is None else \
@@ -192,7 +192,7 @@ def _policy_measurement(context: RunContext, n: int, rng: np.random.Generator, t
 
 
 def _predict_and_score_lengths(context: RunContext, prompt_index: np.ndarray, ids: np.ndarray, lengths: np.ndarray):
-    from scalarscope.context._threads import torch_threads
+    from scalarscope.engine._threads import torch_threads
     from scalarscope.evaluators.scalar_head import predicted_scores
 
     prompt_ids = [context.encode_prompt(p) for p in context.prompts]
