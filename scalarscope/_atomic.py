@@ -8,6 +8,7 @@ process killed at any moment, sees either the previous complete file or the new 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output", *, pro
     if not isinstance(path, str | os.PathLike) or not os.fspath(path):
         raise OutputPathError(f"{what} path must be a non-empty file path, got {path!r}")
     path = Path(path).expanduser()
+    _check_existing_target(path, what)
     if path.is_dir():
         raise OutputPathError(f"{what} path {str(path)!r} is a directory; give a file name inside it, "
                               f"e.g. {str(path / ('run' + (path.suffix or '.out')))!r}")
@@ -46,6 +48,34 @@ def check_output_path(path: str | os.PathLike[str], what: str = "output", *, pro
     os.close(fd)
     os.unlink(probe)
     return path
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _check_existing_target(path: Path, what: str) -> None:
+    """An existing target must be a regular file: the rename would turn a device (``/dev/null``), a
+    FIFO or a socket into a regular file for everyone. A symbolic link is refused too (even to a
+    regular file): the rename would replace the link rather than write through it, and following
+    it would let a link planted in a shared folder redirect the write anywhere this user can write."""
+    from scalarscope.errors import OutputPathError
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputPathError(f"{what} path {str(path)!r} cannot be checked ({exc.strerror})") from None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return  # a directory gets its own message
+    if stat.S_ISLNK(mode):
+        raise OutputPathError(f"{what} path {str(path)!r} is a symbolic link (to {os.readlink(path)!r}); ScalarScope "
+                              "does not write through links: give the real path, or remove the link")
+    raise OutputPathError(f"{what} path {str(path)!r} is {_file_kind(mode)}, not a regular file; ScalarScope only "
+                          "replaces regular files: give a file path")
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:

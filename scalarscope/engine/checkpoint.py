@@ -162,6 +162,7 @@ def student_spec(model) -> dict:
                                  "special": {k: v for k, v in hf_tokenizer.special_tokens_map.items()
                                              if isinstance(v, str)}}
         spec["config"] = model.lm.config.to_dict()
+        spec["model_type"] = spec["config"].get("model_type")
     return spec
 
 
@@ -180,19 +181,45 @@ def build_student(spec: dict):
 
 
 def _build_hf(spec: dict):
-    from tokenizers import Tokenizer
-    from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerFast
+    """The Hugging Face student of ``spec``; its config is checked before transformers sees it
+    (:mod:`scalarscope.student._hf_config`: no ``auto_map``, no foreign ``model_type``, default
+    attention), and the model is built with ``trust_remote_code=False``."""
+    from transformers import PreTrainedTokenizerFast
 
+    from scalarscope.student._hf_checks import device_problem
+    from scalarscope.student._hf_config import build_causal_lm, check_model_config
     from scalarscope.student.hf import HFStudent
 
     if spec.get("tokenizer") is None:
         raise CheckpointError("this checkpoint's student has a slow tokenizer that was not stored; "
                               "load with model=HFStudent(...) built as before")
-    config = dict(spec["config"])
-    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(config.pop("model_type"), **config))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(spec["tokenizer"]["json"]),
-                                        **spec["tokenizer"]["special"])
-    return HFStudent(model, tokenizer, seed=spec["seed"], device=spec.get("device", "cpu"), n_heads=spec["n_heads"])
+    expected = spec.get("model_type")
+    if expected is not None and not isinstance(expected, str):
+        raise CheckpointError(f"the checkpoint's student model_type must be a string, got {expected!r}")
+    config = check_model_config(spec["config"], "checkpoint student", expected_model_type=expected)
+    device = spec.get("device", "cpu")
+    problem = device_problem(device)
+    if problem is not None:
+        raise CheckpointError(f"the checkpoint's student device: {problem}; load it with "
+                              "model=HFStudent(..., device='cpu')")
+    core = _stored_tokenizer(spec["tokenizer"])
+    model = build_causal_lm(config)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, **spec["tokenizer"]["special"])
+    return HFStudent(model, tokenizer, seed=spec["seed"], device=device, n_heads=spec["n_heads"])
+
+
+def _stored_tokenizer(stored: dict):
+    """The ``tokenizers`` object of a stored ``tokenizer.json`` text (tokenizers raises a bare Exception)."""
+    from tokenizers import Tokenizer
+
+    if not isinstance(stored, dict) or not isinstance(stored.get("json"), str) or not isinstance(
+            stored.get("special"), dict) or not all(isinstance(v, str) for v in stored["special"].values()):
+        raise CheckpointError("the checkpoint's stored tokenizer must be {'json': str, 'special': {name: str}}")
+    try:
+        return Tokenizer.from_str(stored["json"])
+    except Exception as exc:  # tokenizers raises a bare Exception for any malformed JSON
+        raise CheckpointError(f"the checkpoint's stored tokenizer.json is malformed ({exc}); it is damaged or "
+                              "was not written by engine.save") from None
 
 
 # -- evaluators -------------------------------------------------------------------------------------
