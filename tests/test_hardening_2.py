@@ -283,3 +283,125 @@ def test_a_language_model_folder_is_not_a_sentence_encoder(tmp_path):
 
     with pytest.raises(ConfigError, match=r"not a sentence-transformers folder"):
         EmbeddingJudge("a kind answer", model=_gpt2_folder(tmp_path))
+
+
+# -- data loss ----------------------------------------------------------------------------------------
+def test_two_ctrl_c_during_the_checkpoint_encoding_still_leave_a_complete_file(gru_file, tmp_path, monkeypatch):
+    import signal
+
+    from scalarscope.engine import _codec
+
+    engine = ScalarScopeEngine.load(gru_file)
+    encode = _codec.encode
+
+    def interrupted(value):  # Ctrl-C twice while the spec is being encoded
+        if isinstance(value, dict) and "format" in value:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return encode(value)
+
+    monkeypatch.setattr(_codec, "encode", interrupted)
+    target = tmp_path / "saved.ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        engine.save(target)
+    assert ScalarScopeEngine.load(target).cycle == engine.cycle
+
+
+def test_a_failed_write_is_a_clear_error_and_keeps_the_old_file(tmp_path):
+    import resource
+
+    target = tmp_path / "big.json"
+    target.write_text("old")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
+    try:
+        with pytest.raises(OutputPathError, match=r"writing .*big.json' failed \(File too large\); nothing was "
+                                                  r"replaced"):
+            atomic_write_text(target, "x" * 5000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["big.json"]
+
+
+def test_cli_failed_save_still_writes_the_export(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from scalarscope.cli import main
+
+    def no_space(self, path):
+        raise OutputPathError(f"writing {str(path)!r} failed ({os.strerror(errno.ENOSPC)}); nothing was replaced")
+
+    monkeypatch.setattr(ScalarScopeEngine, "save", no_space)
+    code = main(["run", "--cycles", "2", "--no-progress", "--save", str(tmp_path / "run.ckpt"),
+                 "--export", str(tmp_path / "run.json")])
+    err = capsys.readouterr().err
+    assert code == 1 and "the checkpoint was not written" in err and "No space left on device" in err
+    assert (tmp_path / "run.json").is_file() and not (tmp_path / "run.ckpt").exists()
+
+
+def test_a_name_too_long_for_the_temporary_file_is_refused_up_front(tmp_path):
+    with pytest.raises(OutputPathError, match=r"file name is 250 bytes long; at most 241 fit here"):
+        check_output_path(tmp_path / ("a" * 245 + ".ckpt"), "--save")
+    with pytest.raises(OutputPathError, match=r"file name is 300 bytes long"):
+        check_output_path(tmp_path / ("a" * 300), "--save")
+    assert check_output_path(tmp_path / ("a" * 241)) == tmp_path / ("a" * 241)
+    atomic_write_text(tmp_path / ("a" * 241), "fits")
+
+
+def test_same_save_and_export_path_is_refused(tmp_path, capsys):
+    from scalarscope.cli import main
+
+    target = str(tmp_path / "run.json")
+    assert main(["run", "--cycles", "1", "--no-progress", "--save", target, "--export", target]) == 2
+    assert "--save and --export name the same file" in capsys.readouterr().err
+    assert not os.path.exists(target)
+
+
+def test_export_onnx_onto_its_own_checkpoint_is_refused(gru_file, capsys):
+    from scalarscope.cli import main
+
+    before = gru_file.read_bytes()
+    assert main(["export-onnx", str(gru_file), str(gru_file)]) == 2
+    assert "CHECKPOINT and OUT are the same file" in capsys.readouterr().err
+    assert gru_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["sweep", "goodhart"])
+def test_sweep_and_goodhart_out_are_checked_before_the_runs(command, tmp_path, monkeypatch, capsys):
+    import scalarscope.sweeps as sweeps
+    import scalarscope.sweeps.goodhart_study as study
+    from scalarscope.cli import main
+
+    def never(*args, **kwargs):
+        raise AssertionError("the runs started before --out was checked")
+
+    monkeypatch.setattr(sweeps, "sweep", never)
+    monkeypatch.setattr(study, "goodhart", never)
+    assert main([command, "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_stale_temporaries_of_the_same_target_are_removed(tmp_path):
+    from scalarscope._atomic import PROCESS_START
+
+    target = tmp_path / "run.ckpt"
+    stale = tmp_path / ".run.ckpt.tmp-ab12_x9z"
+    fresh = tmp_path / ".run.ckpt.tmp-cd34efgh"  # a write of another process that started after us
+    other = tmp_path / ".other.ckpt.tmp-ab12_x9z"
+    unlike = tmp_path / ".run.ckpt.tmp-notours!"
+    for path in (stale, fresh, other, unlike):
+        path.write_bytes(b"partial")
+    for path in (stale, other, unlike):
+        os.utime(path, (PROCESS_START - 60, PROCESS_START - 60))
+    atomic_write_text(target, "done")
+    assert not stale.exists()
+    assert fresh.exists() and other.exists() and unlike.exists() and target.read_text() == "done"
+
+
+def test_real_judges_world_refuses_overlap_and_evaluators(capsys):
+    from scalarscope.cli import main
+
+    assert main(["run", "--world", "real-judges", "--overlap", "0.99", "--evaluators", "2", "--cycles", "1",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--overlap and --evaluators do not apply to --world real-judges" in err and "measures" in err

@@ -30,7 +30,16 @@ _FINGERPRINT_TOLERANCE = 1e-6
 
 
 def save_engine(engine, path) -> Path:
-    """Write ``engine`` to ``path`` atomically (see the module docstring)."""
+    """Write ``engine`` to ``path`` atomically (see the module docstring); SIGINT and SIGTERM wait
+    until the file is complete."""
+    from scalarscope._atomic import check_output_path, hold_signals
+
+    check_output_path(path, "checkpoint", probe=False)
+    with hold_signals():
+        return _save(engine, path)
+
+
+def _save(engine, path) -> Path:
     from safetensors.torch import save
 
     tensors = {f"model.{k}": v for k, v in engine.model.state_dict().items()}

@@ -30,11 +30,11 @@ def _int_at_least(minimum: int, example: str):
 
 
 def add_run(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--overlap", type=float, default=0.5, help="evaluator overlap rho in [0, 1]")
+    parser.add_argument("--overlap", type=float, default=None, help="evaluator overlap rho in [0, 1] (default 0.5)")
     parser.add_argument("--cycles", type=_int_at_least(0, "--cycles 300"), default=300, help="training cycles")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--evaluators", type=_int_at_least(1, "--evaluators 5"), default=5,
-                        help="number of synthetic evaluators")
+    parser.add_argument("--evaluators", type=_int_at_least(1, "--evaluators 5"), default=None,
+                        help="number of synthetic evaluators (default 5)")
     parser.add_argument("--holdout", default=None, help="evaluator to hold out (e.g. clarity)")
     parser.add_argument("--world", default="default", choices=["default", "real-judges"],
                         help="default: characters and synthetic evaluators; real-judges: a word-writing GPT-2 "
@@ -92,6 +92,47 @@ def check_run_outputs(args: argparse.Namespace) -> None:
         from scalarscope.export.geometry_export import check_geometry_path
 
         check_geometry_path(args.export)
+    if args.save and args.export and same_file(args.save, args.export):
+        raise ConfigError(f"--save and --export name the same file ({args.save!r}); the geometry file would replace "
+                          "the checkpoint: give them different paths")
+    if args.world == "real-judges":
+        given = [flag for flag, value in (("--overlap", args.overlap), ("--evaluators", args.evaluators))
+                 if value is not None]
+        if given:
+            raise ConfigError(f"{' and '.join(given)} do not apply to --world real-judges: that world measures the "
+                              "overlap of its real judges, it does not set it (and has a fixed set of judges); "
+                              "drop them")
+
+
+def same_file(first: str, second: str) -> bool:
+    """Whether two paths name the same file (the same inode when both exist, else the same real path)."""
+    import os
+
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.realpath(os.path.expanduser(first)) == os.path.realpath(os.path.expanduser(second))
+
+
+def _write_outputs(engine, args: argparse.Namespace, *, stopped: bool) -> int:
+    """Write --save then --export; a failure of one is reported and the other is still tried.
+    Returns 0, or 1 when a write failed."""
+    status = 0
+    outputs = [("checkpoint", args.save, engine.save)]
+    if not stopped:
+        outputs.append(("geometry", args.export, engine.export_geometry))
+    for label, target, write in outputs:
+        if not target:
+            continue
+        try:
+            path = write(target)
+        except OSError as exc:  # OutputPathError (a full disk, a file-size limit) or any other write failure
+            print(f"scalarscope run: error: the {label} was not written: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        where = f" (cycle {engine.cycle})" if stopped else ""
+        print(f"{label + ':':<11} {path}{where}", file=sys.stderr if stopped else sys.stdout)
+    return status
 
 
 def _real_judges_engine(args: argparse.Namespace):
@@ -119,7 +160,8 @@ def run_command(args: argparse.Namespace) -> int:
     if args.world == "real-judges":
         engine = _real_judges_engine(args)
     else:
-        engine = build_default_world(overlap=args.overlap, seed=args.seed, n=args.evaluators, holdout=args.holdout,
+        engine = build_default_world(overlap=0.5 if args.overlap is None else args.overlap, seed=args.seed,
+                                     n=5 if args.evaluators is None else args.evaluators, holdout=args.holdout,
                                      budget=args.budget, strategy=args.strategy, student=args.student)
     start = time.perf_counter()
     try:
@@ -128,15 +170,7 @@ def run_command(args: argparse.Namespace) -> int:
     except (_Stopped, KeyboardInterrupt) as stop:
         signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
         print(f"\nstopped by {signal.Signals(signum).name} after {engine.cycle} completed cycle(s)", file=sys.stderr)
-        if args.save:
-            engine.save(args.save)
-            print(f"checkpoint: {args.save} (cycle {engine.cycle})", file=sys.stderr)
+        _write_outputs(engine, args, stopped=True)
         return 128 + int(signum)
     print(summarize(engine, wall_seconds=time.perf_counter() - start))
-    if args.save:
-        engine.save(args.save)
-        print(f"checkpoint: {args.save}")
-    if args.export:
-        path = engine.export_geometry(args.export)
-        print(f"geometry:   {path}")
-    return 0
+    return _write_outputs(engine, args, stopped=False)

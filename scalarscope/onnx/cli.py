@@ -31,8 +31,13 @@ def add_score(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def export_command(args: argparse.Namespace) -> int:
     from scalarscope._atomic import check_output_path
+    from scalarscope.engine.cli import same_file
+    from scalarscope.errors import ConfigError
 
     check_output_path(args.out, "export-onnx OUT")  # before loading the checkpoint and tracing the graph
+    if same_file(args.checkpoint, args.out):
+        raise ConfigError(f"CHECKPOINT and OUT are the same file ({args.out!r}); the ONNX file would replace the "
+                          "checkpoint: give OUT another path, e.g. student.onnx")
     from scalarscope.engine import ScalarScopeEngine
     from scalarscope.onnx.export import export_onnx
 

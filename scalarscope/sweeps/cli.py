@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scalarscope._atomic import atomic_write_text
+from scalarscope._atomic import atomic_write_text, check_output_path
 
 
 def _overlap_list(text: str) -> list[float]:
@@ -38,6 +38,8 @@ def sweep_command(args: argparse.Namespace) -> int:
 
     from scalarscope.sweeps import summarize_sweep, sweep
 
+    if args.out:  # before the runs, so a typo in the path never costs the sweep
+        check_output_path(args.out, "--out")
     holdout = None if args.holdout.lower() == "none" else args.holdout
     df = sweep(overlaps=args.overlaps, seeds=args.seeds, cycles=args.cycles, holdout=holdout,
                n_evaluators=args.evaluators, n_jobs=args.jobs, client=args.scheduler,

@@ -34,6 +34,10 @@ def goodhart_command(args: argparse.Namespace) -> int:
     from scalarscope.sweeps.goodhart_fit import goodhart_summary
     from scalarscope.sweeps.goodhart_study import goodhart
 
+    if args.out:  # before the runs, so a typo in the path never costs the study
+        from scalarscope._atomic import check_output_path
+
+        check_output_path(args.out, "--out")
     df = goodhart(overlaps=args.overlaps, seeds=args.seeds, warmup=args.warmup, cycles=args.cycles,
                   kl_coef=args.kl_coef, context_share=args.context_share, conscience_learns=args.conscience_learns,
                   n_jobs=args.jobs, client=args.scheduler, progress=not args.no_progress)
