@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 
+import numpy as np
 import pytest
 
 from scalarscope._atomic import atomic_write_text, check_output_path
@@ -18,8 +20,9 @@ SMALL = EngineConfig(batch_size=4, max_new_tokens=4, probe_batch=2, probe_length
                      transfer_every=0, transfer_probes=3)
 
 
-def _rewrite(path, change) -> None:
-    """Rewrite the checkpoint at ``path`` with ``change(spec, tensors)`` applied (a crafted file)."""
+def _rewrite(path, change, *, rehash: bool = True) -> None:
+    """Rewrite the checkpoint at ``path`` with ``change(spec, tensors)`` applied (a crafted file;
+    ``rehash`` stores the checksum of the changed tensors, as a careful attacker would)."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 
@@ -31,6 +34,10 @@ def _rewrite(path, change) -> None:
     spec = json.loads(metadata["scalarscope"])
     change(spec, tensors)
     metadata["scalarscope"] = json.dumps(spec)
+    if rehash:
+        from scalarscope.engine.checkpoint import tensor_digest
+
+        metadata["tensor_sha256"] = tensor_digest(tensors)
     save_file(tensors, str(path), metadata=metadata)
     _ = _codec  # the spec stays in its encoded form: changes are written as raw JSON
 
@@ -405,3 +412,419 @@ def test_real_judges_world_refuses_overlap_and_evaluators(capsys):
                  "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "--overlap and --evaluators do not apply to --world real-judges" in err and "measures" in err
+
+
+# -- crashes and hangs --------------------------------------------------------------------------------
+@pytest.mark.parametrize("field, value, message", [
+    ("probe_batch", 0, r"probe_batch must be >= 1"),
+    ("torch_threads", 100_000, r"torch_threads must be <= \d+"),
+    ("state_probe_size", 10**9, r"state_probe_size must be <= 4096"),
+    ("max_new_tokens", 10**7, r"max_new_tokens must be <= 4096"),
+    ("probe_length", 10**7, r"probe_length must be <= 4096"),
+    ("batch_size", 10**7, r"batch_size must be <= 4096"),
+])
+def test_engine_config_sizes_are_bounded(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        EngineConfig(**{field: value})
+
+
+@pytest.mark.parametrize("field, value", [("torch_threads", 100_000), ("state_probe_size", 10**9)])
+def test_a_checkpoint_cannot_set_unbounded_sizes(gru_file, field, value):
+    _rewrite(gru_file, lambda spec, tensors: spec["config"].update({field: value}))
+    with pytest.raises(CheckpointError, match=rf"holds an invalid setting: {field} must be <="):
+        ScalarScopeEngine.load(gru_file)
+
+
+def test_sweep_seed_count_is_bounded():
+    from scalarscope.errors import SweepError
+    from scalarscope.sweeps import sweep
+
+    with pytest.raises(SweepError, match=r"seeds=1,000,000,000 .* at most 10,000"):
+        sweep([0.5], seeds=10**9, cycles=1, progress=False)
+
+
+class _Endless:
+    name = "endless"
+
+    def __call__(self, prompt, response):
+        return 0.5
+
+    def score_batch(self, prompts, responses):
+        import itertools
+
+        return itertools.repeat(0.5)
+
+
+class _Dict(_Endless):
+    name = "dict"
+
+    def score_batch(self, prompts, responses):
+        return {0.25: "a", 0.75: "b"}
+
+
+@pytest.mark.parametrize("judge, message", [(_Endless(), r"score_batch gave more than 3 scores for 3 responses"),
+                                            (_Dict(), r"score_batch returned a dict")])
+def test_score_batch_endless_iterator_and_dict_are_failures(judge, message):
+    from scalarscope.evaluators.base import score_responses
+
+    table = score_responses([judge], ["p"] * 3, ["a", "bb", "ccc"])
+    assert not table.valid.any() and (table.sequence == 0).all()
+    assert all(re.search(message, text) for _, text in table.failures)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("history", "x", r"'history' must be a list of CycleRecord"),
+    ("prompt_memory", [1], r"'prompt_memory' must be a JSON object"),
+    ("pending_failures", 5, r"'pending_failures' must be a list of FailureEvent"),
+    ("extra", [], r"'extra' must be a JSON object"),
+    ("cycle", "x", r"'cycle' must be an int in \[0, 1,000,000,000\]"),
+    ("cycle", -7, r"'cycle' must be an int"),
+    ("cycle", 2.5, r"'cycle' must be an int"),
+    ("cycle", None, r"'cycle' must be an int"),
+    ("cycle", 1e20, r"'cycle' must be an int"),
+])
+def test_crafted_spec_fields_are_refused_on_load(gru_file, field, value, message):
+    _rewrite(gru_file, lambda spec, tensors: spec.update({field: value}))
+    with pytest.raises(CheckpointError, match=message):
+        ScalarScopeEngine.load(gru_file)
+
+
+def test_crafted_learning_rate_ledger_and_critic_are_refused(gru_file, tmp_path):
+    import shutil
+
+    cases = [
+        (lambda spec, t: spec["optimizer"]["param_groups"][0].update({"lr": "fast"}), r"param_groups\[0\].lr"),
+        (lambda spec, t: spec["pool"].update({"ledger": ["x"]}), r"'pool.ledger' must be a list of LedgerEntry"),
+        (lambda spec, t: spec["critic"].update({"n_outputs": "x"}), r"'critic.n_outputs' must be an int"),
+        (lambda spec, t: t.update({k: t[k][:1] for k in t if k.startswith("critic.")}), r"critic\.\w+' must be a"),
+    ]
+    for change, message in cases:
+        crafted = tmp_path / "crafted.ckpt"
+        shutil.copy(gru_file, crafted)
+        _rewrite(crafted, change)
+        with pytest.raises(CheckpointError, match=message):
+            ScalarScopeEngine.load(crafted)
+
+
+def test_crafted_student_tokenizer_and_device_are_refused(gpt2_file, tmp_path):
+    import shutil
+
+    cases = [(lambda spec: spec["student"]["tokenizer"].update({"json": "{not json"}), r"tokenizer.json is malformed"),
+             (lambda spec: spec["student"].update({"device": "cuda"}), r"student device: 'cuda' is not available")]
+    for change, message in cases:
+        crafted = tmp_path / "crafted.ckpt"
+        shutil.copy(gpt2_file, crafted)
+        _rewrite(crafted, lambda spec, tensors, change=change: change(spec))
+        with pytest.raises(CheckpointError, match=message):
+            ScalarScopeEngine.load(crafted)
+
+
+# -- silent wrong numbers ------------------------------------------------------------------------------
+def test_tensors_reinterpreted_as_another_dtype_are_refused(gru_file):
+    import torch
+
+    def as_int32(spec, tensors):
+        name = next(k for k, v in tensors.items() if k.startswith("model.") and v.dtype == torch.float32)
+        tensors[name] = tensors[name].view(torch.int32)  # the same bytes, read as other numbers
+
+    _rewrite(gru_file, as_int32)
+    with pytest.raises(CheckpointError, match=r"is torch.int32 .* but the student's is torch.float32"):
+        ScalarScopeEngine.load(gru_file)
+
+
+def test_a_flipped_bit_is_found_by_the_checksum(gru_file):
+    def flip(spec, tensors):
+        name = next(k for k in sorted(tensors) if k.startswith("model."))
+        tensors[name].view(-1).view(dtype=__import__("torch").int32)[0] ^= 1
+
+    _rewrite(gru_file, flip, rehash=False)
+    with pytest.raises(CheckpointError, match=r"does not match its checksum"):
+        ScalarScopeEngine.load(gru_file)
+
+
+def test_negative_seeds_are_refused_not_aliased(engine_small):
+    from scalarscope.evaluators import correlated_evaluators
+
+    with pytest.raises(ConfigError, match=r"seed must be >= 0, got -1: a negative seed would give the same"):
+        correlated_evaluators(3, 0.5, seed=-1)
+    with pytest.raises(ConfigError, match=r"seed must be >= 0 or None, got -3"):
+        engine_small.holdout_transfer(10, seed=-3)
+
+
+@pytest.fixture
+def engine_small():
+    from scalarscope.evaluators import correlated_evaluators
+
+    return ScalarScopeEngine(evaluators=correlated_evaluators(3, 0.5, seed=0), holdout="clarity"
+                             if "clarity" in correlated_evaluators(3, 0.5, seed=0).names else None, seed=0,
+                             config=SMALL)
+
+
+def test_an_evaluator_named_nan_is_refused_at_export_not_written_invalid(tmp_path):
+    from scalarscope.errors import GeometryFileError
+    from scalarscope.evaluators import as_evaluator
+
+    judges = [as_evaluator(lambda p, r: 0.5, name="NaN"), as_evaluator(lambda p, r: 0.25, name="ok")]
+    engine = ScalarScopeEngine(evaluators=judges, seed=0, config=SMALL)
+    engine.run(1, progress=False)
+    with pytest.raises(GeometryFileError, match=r"the string 'NaN', which the viewer reads as a non-finite number"):
+        engine.export_geometry(tmp_path / "run.json")
+    assert not (tmp_path / "run.json").exists()
+
+
+class _BatchJudge:
+    name = "batch"
+
+    def __init__(self):
+        self.batches = 0
+
+    def __call__(self, prompt, response):
+        raise AssertionError("called per response")
+
+    def score_batch(self, prompts, responses):
+        self.batches += 1
+        return [0.5] * len(responses)
+
+    def token_scores(self, prompt, response):
+        return [0.1] * len(response)
+
+
+def test_wrappers_keep_score_batch_and_token_scores():
+    from scalarscope.evaluators import as_evaluator, with_timeout
+    from scalarscope.evaluators.base import score_responses
+
+    judge = _BatchJudge()
+    for wrapped in (with_timeout(judge, 5.0), as_evaluator(judge, name="renamed")):
+        before = judge.batches
+        table = score_responses([wrapped], ["p"] * 4, ["a", "b", "c", "d"])
+        assert judge.batches == before + 1 and table.valid.all() and np.allclose(table.sequence, 0.5)
+        assert hasattr(wrapped, "token_scores") and table.has_tokens.all()
+    assert as_evaluator(judge, name="renamed").name == "renamed"
+
+
+def test_score_json_is_valid_json_with_null_for_nan(monkeypatch, capsys, tmp_path):
+    import math
+
+    from scalarscope.onnx import conscience as module
+    from scalarscope.onnx.cli import score_command
+
+    class Result:
+        scores = {"a": math.nan, "b": 0.5}
+        aggregate = math.nan
+
+    class Fake:
+        holdout, cycle = None, 3
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def score(self, prompt, response):
+            return Result()
+
+    monkeypatch.setattr(module, "OnnxConscience", Fake)
+    args = type("Args", (), {"model": "m.onnx", "prompt": "p", "response": "r", "json": True, "threads": None})
+    assert score_command(args) == 0
+    printed = json.loads(capsys.readouterr().out, parse_constant=lambda token: pytest.fail(f"bare {token}"))
+    assert printed["scores"] == {"a": None, "b": 0.5} and printed["aggregate"] is None
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda j: j.CommonnessJudge(top_zipf=0), r"top_zipf must be > 0"),
+    (lambda j: j.CommonnessJudge(top_zipf=-1), r"top_zipf must be > 0"),
+    (lambda j: j.CommonnessJudge(top_zipf="8"), r"top_zipf must be int or float"),
+    (lambda j: j.CommonnessJudge(lang="xx"), r"lang='xx' is not a wordfreq language"),
+    (lambda j: j.SpellingJudge(language="xx"), r"language='xx' is not a dictionary"),
+    (lambda j: j.RewardModelJudge("x", None), r"model must be a transformers sequence-classification model"),
+])
+def test_judge_options_are_checked_when_built(build, message):
+    from scalarscope.evaluators import judges
+
+    with pytest.raises(ConfigError, match=message):
+        build(judges)
+
+
+def test_real_judges_world_seed_is_checked_at_once():
+    from scalarscope.worlds.real_judges import real_judges_world
+
+    with pytest.raises(ConfigError, match=r"seed must be an int, got 1.5"):
+        real_judges_world(1.5)
+
+
+def test_load_reads_one_descriptor_while_the_file_is_replaced(gru_file, monkeypatch):
+    """The file is replaced (atomically, as save does) right after it is opened: the load still
+    reads the version it opened, whole."""
+    import builtins
+    import shutil
+
+    from scalarscope.engine import _checkpoint_file
+
+    replacement = gru_file.with_name("other.ckpt")
+    shutil.copy(gru_file, replacement)
+    _rewrite(replacement, lambda spec, tensors: spec.update({"cycle": 99}))
+    real_open = builtins.open
+
+    def open_then_replace(path, *args, **kwargs):
+        handle = real_open(path, *args, **kwargs)
+        if str(path) == str(gru_file) and replacement.exists():
+            os.replace(replacement, gru_file)
+        return handle
+
+    monkeypatch.setattr(_checkpoint_file, "open", open_then_replace, raising=False)
+    assert ScalarScopeEngine.load(gru_file).cycle == 1
+    assert ScalarScopeEngine.load(gru_file).cycle == 99
+
+
+# -- crashes and hangs: validate ----------------------------------------------------------------------
+def test_validate_reads_many_bare_nan_tokens_in_linear_work_with_a_bounded_report(tmp_path, capsys, monkeypatch):
+    """Work is counted, not timed: newline counting scans each character a bounded number of times
+    (the old code rescanned from the start for every token: quadratic), and the report is bounded."""
+    from scalarscope.cli import main
+    from scalarscope.export import validate
+
+    n = 20_000
+    text = '{"x": [\n' + ",\n".join(["NaN"] * n) + "\n]}"
+    path = tmp_path / "nan.json"
+    path.write_text(text)
+    scanned = []
+    real_count = str.count
+
+    class Counting(str):
+        def count(self, sub, start=0, end=None):
+            end = len(self) if end is None else end
+            scanned.append(max(0, end - start))
+            return real_count(str(self), sub, start, end)
+
+    lines = validate._token_lines(Counting(text))
+    assert lines == list(range(2, n + 2))  # token k sits on line k + 2, by construction
+    assert sum(scanned) <= len(text)
+    total = len(validate.validate_geometry(path))
+    assert total > n
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 51 and out[-1] == f"{path}: ... and {total - 50:,} more violation(s)"
+
+
+# -- cryptic errors -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("client, kwargs, message", [
+    (5, {}, r"client must be a dask.distributed.Client .* \(int\), which has no map"),
+    (object(), {}, r"client must be a dask.distributed.Client"),
+    ("http://localhost:1", {}, r"http:// is not a Dask protocol"),
+    ("tcp://localhost:1", {"connect_timeout": float("nan")}, r"connect_timeout must be finite"),
+])
+def test_dask_client_arguments_are_checked(client, kwargs, message):
+    from scalarscope.errors import ScalarScopeError
+    from scalarscope.sweeps import sweep
+
+    with pytest.raises(ScalarScopeError, match=message):
+        sweep([0.5], seeds=1, cycles=1, client=client, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: ScalarScopeEngine.load(None), r"load needs the path of a checkpoint file, got None"),
+    (lambda: ScalarScopeEngine.load(3), r"load needs the path of a checkpoint file, got 3"),
+])
+def test_load_of_a_non_path_is_a_clear_error(call, message):
+    with pytest.raises(CheckpointError, match=message):
+        call()
+
+
+def test_export_geometry_of_none_is_a_clear_error(engine_small):
+    engine_small.run(1, progress=False)
+    with pytest.raises(OutputPathError, match=r"geometry file path must be a non-empty file path ending in .json, got None"):
+        engine_small.export_geometry(None)
+
+
+def test_evaluators_given_as_a_generator_are_read_once():
+    from scalarscope.evaluators import as_evaluator
+
+    judges = (as_evaluator(lambda p, r, k=k: 0.1 * k, name=f"j{k}") for k in range(1, 3))
+    engine = ScalarScopeEngine(evaluators=judges, seed=0, config=SMALL)
+    assert [e.name for e in engine.evaluators] == ["j1", "j2"]
+
+
+def test_loading_with_a_user_evaluator_that_now_fails_names_the_evaluators(tmp_path):
+    from scalarscope.evaluators import as_evaluator
+
+    judges = [as_evaluator(lambda p, r: 0.5, name="a"), as_evaluator(lambda p, r: 0.25, name="b")]
+    engine = ScalarScopeEngine(evaluators=judges, seed=0, config=SMALL)
+    engine.save(tmp_path / "user.ckpt")
+
+    def broken(prompt, response):
+        raise RuntimeError("judge server down")
+
+    with pytest.raises(CheckpointError) as info:
+        ScalarScopeEngine.load(tmp_path / "user.ckpt", evaluators=[as_evaluator(broken, name="a"), judges[1]])
+    assert "damaged" not in str(info.value) and "'a'" in str(info.value)
+
+
+def test_hf_student_arguments_are_checked():
+    from scalarscope.errors import ConfigTypeError
+    from scalarscope.student.hf import tiny_gpt2
+
+    with pytest.raises(ConfigError, match=r"device: 'cuda' is not available in this torch build"):
+        tiny_gpt2(0, n_layer=1, n_embd=16, n_head=2, device="cuda")
+    with pytest.raises(ConfigTypeError, match=r"n_heads must be an int >= 1, got '3'"):
+        tiny_gpt2(0, n_layer=1, n_embd=16, n_head=2, n_heads="3")
+    with pytest.raises(ConfigError, match=r"n_heads must be >= 1, got 0"):
+        tiny_gpt2(0, n_layer=1, n_embd=16, n_head=2, n_heads=0)
+    with pytest.raises(ConfigError, match=r"n_layer must be >= 1, got 0"):
+        tiny_gpt2(0, n_layer=0)
+
+
+def test_a_huge_prompt_to_the_gru_is_refused_at_once(engine_small):
+    with pytest.raises(ConfigError, match=r"prompt\[0\] is 1,000,000 characters long; at most 10,000"):
+        engine_small.run_cycle("a" * 1_000_000)
+
+
+def test_reward_model_max_length_beyond_its_context_is_refused_when_built(tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from scalarscope.evaluators.judges import RewardModelJudge
+
+    model = BertForSequenceClassification(BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1,
+                                                     num_attention_heads=2, intermediate_size=8,
+                                                     max_position_embeddings=32, num_labels=1))
+    with pytest.raises(ConfigError, match=r"max_length must be <= 32, got 256"):
+        RewardModelJudge(model, lambda *a, **k: None, max_length=256)
+    assert RewardModelJudge(model, lambda *a, **k: None).max_length == 32
+
+
+@pytest.fixture(scope="module")
+def onnx_file(tmp_path_factory):
+    engine = ScalarScopeEngine(seed=0, config=SMALL)
+    return engine.export_onnx(tmp_path_factory.mktemp("onnx") / "student.onnx")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("holdout", "[" * 100_000 + "]" * 100_000, r"malformed metadata \(nested too deeply\)"),
+    ("width", "7", r"metadata width=7 does not match the graph's state width"),
+    ("evaluators", "[1, 2, 3, 4]", r"metadata evaluators=\[1, 2, 3, 4\] must be evaluator names"),
+])
+def test_crafted_onnx_metadata_is_a_clear_error(onnx_file, tmp_path, key, value, message):
+    import onnx
+
+    from scalarscope.onnx import OnnxConscience, OnnxModelError
+
+    proto = onnx.load(onnx_file)
+    for prop in proto.metadata_props:
+        if prop.key == key:
+            prop.value = value
+    onnx.save(proto, tmp_path / "crafted.onnx")
+    with pytest.raises(OnnxModelError, match=message):
+        OnnxConscience(tmp_path / "crafted.onnx")
+
+
+def test_onnx_generate_refuses_a_negative_seed(onnx_file):
+    from scalarscope.onnx import OnnxConscience
+
+    with pytest.raises(ConfigError, match=r"seed must be >= 0 or None, got -1"):
+        OnnxConscience(onnx_file).generate("rate this", 3, seed=-1)
+
+
+def test_goodhart_kl_coef_that_would_skip_every_update_is_refused_up_front():
+    from scalarscope.sweeps.goodhart_study import goodhart
+
+    with pytest.raises(ConfigError, match=r"kl_coef must be <= 1000.0, got 1e\+300"):
+        goodhart([0.5], seeds=1, warmup=1, cycles=1, kl_coef=1e300, progress=False)
+    with pytest.raises(ConfigError, match=r"kl_coef must be <= 1000.0.*every update is skipped"):
+        EngineConfig(kl_coef=1e300)

@@ -22,10 +22,10 @@ import torch
 
 from scalarscope._atomic import atomic_write
 from scalarscope.engine import _codec
+from scalarscope.engine._checkpoint_file import FORMAT, MAX_BYTES, _checkpoint_path, _read, tensor_digest
 from scalarscope.engine.records import History
 from scalarscope.errors import CheckpointError
 
-FORMAT = "scalarscope-checkpoint-2"
 _FINGERPRINT_TOLERANCE = 1e-6
 
 
@@ -69,78 +69,60 @@ def _save(engine, path) -> Path:
         "pending_failures": list(engine._pending_failures),
         "extra": engine._extra_state(),
     }
-    metadata = {"format": FORMAT, "scalarscope": json.dumps(_codec.encode(spec))}
     # cloned: tied weights (an LM head sharing the embedding) are stored once per name
-    data = save({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, metadata=metadata)
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}
+    metadata = {"format": FORMAT, "scalarscope": json.dumps(_codec.encode(spec)),
+                "tensor_sha256": tensor_digest(tensors)}
+    data = save(tensors, metadata=metadata)
     return atomic_write(path, lambda handle: handle.write(data))
 
 
 def load_engine(cls, path, *, evaluators=None, model=None):
     """Rebuild the engine saved at ``path``; ``evaluators`` for a set that is not synthetic,
     ``model`` to load the weights into a student you built (otherwise rebuilt from its spec)."""
+    from scalarscope.engine._spec_checks import check_spec, check_tensors
+    from scalarscope.errors import EvaluatorError
     from scalarscope.governor import TokenPool
 
-    spec, tensors = _read(Path(path))
+    path = _checkpoint_path(path)
+    spec, tensors = _read(path)
     try:
-        if spec["engine"] != cls.__name__:
-            raise CheckpointError(f"{str(path)!r} holds a {spec['engine']}; load it with {spec['engine']}.load")
+        if not isinstance(spec.get("engine"), str):
+            raise CheckpointError(f"{str(path)!r} claims {FORMAT} but its content does not fit it (no engine class "
+                                  "name); it is damaged or was not written by engine.save")
+        if spec.get("engine") != cls.__name__:
+            raise CheckpointError(f"{str(path)!r} holds a {spec.get('engine')}; load it with {spec.get('engine')}.load")
+        check_spec(spec)
         evaluators = _evaluators(spec["evaluators"], evaluators, path)
         student = model if model is not None else build_student(spec["student"])
         pool_state = spec["pool"]
         pool = TokenPool(pool_state["config"])
         pool.load_state_dict(pool_state)
-        engine = cls(model=student, evaluators=evaluators, token_pool=pool, holdout=spec["holdout"],
-                     seed=spec["seed"], config=spec["config"], prompts=spec["prompts"],
-                     **spec["extra"].get("init_kwargs", {}))
+        try:
+            engine = cls(model=student, evaluators=evaluators, token_pool=pool, holdout=spec["holdout"],
+                         seed=spec["seed"], config=spec["config"], prompts=spec["prompts"],
+                         **spec["extra"].get("init_kwargs", {}))
+        except EvaluatorError as exc:
+            raise CheckpointError(f"the evaluators fail on the checkpoint's fixed probes ({exc}); the file is fine: "
+                                  "pass evaluators that work (the ones it was trained with)") from exc
         _check_fingerprint(engine, spec["evaluators"]["fingerprint"], path)
+        critic_fields = dict(spec["critic"]) | {k: v.numpy().copy() for k, v in _section(tensors, "critic").items()}
+        check_tensors(engine, tensors, critic_fields)
         engine.model.load_state_dict(_section(tensors, "model"))
         engine.optimizer.load_state_dict(_optimizer_state(spec["optimizer"], tensors))
-        critic = dict(spec["critic"]) | {k: v.numpy().copy() for k, v in _section(tensors, "critic").items()}
-        engine.critic.load_state_dict(critic)
+        engine.critic.load_state_dict(critic_fields)
         engine._load_extra(spec["extra"], _section(tensors, "extra"))
+        engine.history = History(spec["history"])
+        engine.cycle = spec["cycle"]
+        engine._prompt_memory = dict(spec["prompt_memory"])
+        engine._pending_failures = list(spec["pending_failures"])
+        engine._restore_geometry()
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
         raise CheckpointError(f"{str(path)!r} claims {FORMAT} but its content does not fit it "
                               f"({type(exc).__name__}: {exc}); it is damaged or was not written by engine.save") from exc
-    engine.history = History(spec["history"])
-    engine.cycle = spec["cycle"]
-    engine._prompt_memory = dict(spec["prompt_memory"])
-    engine._pending_failures = list(spec["pending_failures"])
-    engine._restore_geometry()
     return engine
-
-
-def _read(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """The spec and tensors of a checkpoint file; never unpickles anything."""
-    from safetensors import safe_open
-
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist; save one with engine.save(path)")
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} is not a regular file")
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head[:2] == b"PK":
-        raise CheckpointError(
-            f"{str(path)!r} is a checkpoint in the old pickled format (scalarscope-checkpoint-1), which is no longer "
-            "loaded: unpickling a file can run code. Re-run the training, or load it once with the ScalarScope "
-            "version that wrote it and save again.")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (not a dict)
-        if metadata.get("format") != FORMAT:
-            raise CheckpointError(f"{str(path)!r} is not a {FORMAT} file (format: {metadata.get('format')!r})")
-        spec = _codec.decode(json.loads(metadata["scalarscope"]))
-    except CheckpointError:
-        raise
-    except Exception as exc:  # a truncated or foreign file: safetensors and json raise many kinds
-        raise CheckpointError(f"checkpoint {str(path)!r} could not be read ({type(exc).__name__}: {exc}); "
-                              "it is corrupt or not a ScalarScope checkpoint") from exc
-    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not a {FORMAT} file")
-    return spec, tensors
 
 
 def _section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -275,4 +257,4 @@ def _check_fingerprint(engine, saved: np.ndarray, path) -> None:
                               f"it was trained with (max difference {error.max():.3g}); pass the same evaluators")
 
 
-__all__ = ["FORMAT", "build_student", "load_engine", "save_engine", "student_spec", "synthetic_spec"]
+__all__ = ["FORMAT", "MAX_BYTES", "tensor_digest", "build_student", "load_engine", "save_engine", "student_spec", "synthetic_spec"]

@@ -98,7 +98,9 @@ def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, 
     overlaps, seeds = check_overlaps(overlaps), check_seeds(seeds)
     warmup = _check_int(warmup, "warmup", 1, "The conscience must learn from the evaluators first (e.g. 20).")
     cycles = _check_int(cycles, "cycles", 1, f"Cycles of conscience-only training (e.g. {CYCLES}).")
-    check_scalar(kl_coef, "kl_coef", min_value=0.0, hint="Use 0 for no KL penalty.")
+    from scalarscope.engine.config import SIZE_LIMITS  # beyond it every warm-up update would be skipped
+
+    check_scalar(kl_coef, "kl_coef", min_value=0.0, max_value=SIZE_LIMITS["kl_coef"], hint="Use 0 for no KL penalty.")
     check_scalar(context_share, "context_share", min_value=0.0, max_value=1.0)
     if not isinstance(conscience_learns, bool):
         raise SweepError(f"conscience_learns must be True or False, got {conscience_learns!r}")

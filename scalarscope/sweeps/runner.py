@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 
-from scalarscope.errors import SweepError
+from scalarscope.errors import SweepError, check_scalar
 from scalarscope.sweeps.pool import map_unordered
 from scalarscope.sweeps.spec import ROTATE, RunSpec, plan_runs
 from scalarscope.sweeps.worker import COLUMNS, run_one
@@ -37,6 +37,9 @@ def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE,
     """
     import pandas as pd
 
+    _check_seed_count(seeds)
+    check_scalar(connect_timeout, "connect_timeout", min_value=0.0, include_min=False,
+                 hint="Seconds to reach a Dask scheduler, e.g. connect_timeout=5.")
     specs = plan_runs(overlaps=overlaps, seeds=seeds, cycles=cycles, holdout=holdout,
                       n_evaluators=n_evaluators, transfer_probes=transfer_probes, student=student)
     if client is not None:
@@ -45,6 +48,19 @@ def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE,
         results = _run_local(specs, n_jobs=_check_jobs(n_jobs, len(specs)), progress=progress)
     ordered = [results[spec.index] for spec in specs]
     return pd.DataFrame(ordered, columns=list(COLUMNS))
+
+
+MAX_SEEDS = 10_000  # runs per overlap; a larger count is a typo, not a study (a billion specs exhaust memory)
+
+
+def _check_seed_count(seeds) -> None:
+    import numbers
+
+    count = seeds if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool) else (
+        len(seeds) if hasattr(seeds, "__len__") else None)
+    if count is not None and count > MAX_SEEDS:
+        raise SweepError(f"seeds={count:,} asks for {count:,} runs per overlap; at most {MAX_SEEDS:,} are accepted "
+                         "(the usual study uses 5)")
 
 
 def _check_jobs(n_jobs: int | None, n_runs: int) -> int:
@@ -87,10 +103,21 @@ def _run_local(specs: Sequence[RunSpec], *, n_jobs: int, progress: bool) -> dict
     return _collect(map_unordered(run_one, specs, n_jobs), len(specs), progress, f"sweep ({n_jobs} processes)")
 
 
+_DASK_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")
+
+
 def _connect(client, timeout: float):
     """Return (client, owned): a given Client, or one connected to an address within ``timeout`` s."""
     if not isinstance(client, str):
+        missing = [m for m in ("map", "wait_for_workers", "cancel") if not callable(getattr(client, m, None))]
+        if missing:
+            raise SweepError(f"client must be a dask.distributed.Client or a scheduler address 'tcp://host:port', got "
+                             f"{client!r:.60} ({type(client).__name__}), which has no {', '.join(missing)}")
         return client, False
+    scheme = client.split("://", 1)[0].lower() if "://" in client else None
+    if scheme is not None and scheme not in _DASK_SCHEMES:
+        raise SweepError(f"{client!r} is not a Dask scheduler address ({scheme}:// is not a Dask protocol; "
+                         "http:// is the dashboard); use tcp://host:8786")
     try:
         from distributed import Client
     except ImportError as exc:

@@ -147,7 +147,9 @@ class RealJudgesWorld:
 
 def real_judges_world(seed: int = 0, **kwargs) -> RealJudgesWorld:
     """The real-judges world for ``seed`` (``kwargs``: n_words, prompts, config, judges)."""
-    return RealJudgesWorld(seed=seed, **kwargs)
+    from scalarscope.errors import check_seed
+
+    return RealJudgesWorld(seed=check_seed(seed), **kwargs)
 
 
 def train_real_judges_world(*, cycles: int = 300, seed: int = 0, holdout: str | None = None,
