@@ -34,7 +34,7 @@ def _rewrite(path, change, *, rehash: bool = True) -> None:
     spec = json.loads(metadata["scalarscope"])
     change(spec, tensors)
     metadata["scalarscope"] = json.dumps(spec)
-    if rehash:
+    if rehash and "tensor_sha256" in metadata:
         from scalarscope.engine.checkpoint import tensor_digest
 
         metadata["tensor_sha256"] = tensor_digest(tensors)
@@ -169,12 +169,16 @@ def test_a_symlink_target_is_refused(tmp_path):
     assert link.is_symlink() and real.read_text() == "kept"
 
 
-def test_cli_save_to_dev_null_exits_2_before_training(capsys):
+def test_cli_save_to_a_special_file_exits_2_before_training(tmp_path, capsys):
+    """A FIFO in tmp stands in for /dev/null here: were the check ever lost again, this test must not
+    turn the machine's /dev/null into a regular file (the old code did exactly that as root)."""
     from scalarscope.cli import main
 
-    assert main(["run", "--cycles", "1", "--no-progress", "--save", "/dev/null"]) == 2
-    assert "character device" in capsys.readouterr().err
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe.ckpt"
+    os.mkfifo(fifo)
+    assert main(["run", "--cycles", "1", "--no-progress", "--save", str(fifo)]) == 2
+    assert "is a FIFO (named pipe), not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 # -- security: every file of the MiniLM is checked, every path stays in its folder ------------------
@@ -656,8 +660,6 @@ def test_load_reads_one_descriptor_while_the_file_is_replaced(gru_file, monkeypa
     import builtins
     import shutil
 
-    from scalarscope.engine import _checkpoint_file
-
     replacement = gru_file.with_name("other.ckpt")
     shutil.copy(gru_file, replacement)
     _rewrite(replacement, lambda spec, tensors: spec.update({"cycle": 99}))
@@ -669,7 +671,7 @@ def test_load_reads_one_descriptor_while_the_file_is_replaced(gru_file, monkeypa
             os.replace(replacement, gru_file)
         return handle
 
-    monkeypatch.setattr(_checkpoint_file, "open", open_then_replace, raising=False)
+    monkeypatch.setattr(builtins, "open", open_then_replace)
     assert ScalarScopeEngine.load(gru_file).cycle == 1
     assert ScalarScopeEngine.load(gru_file).cycle == 99
 
@@ -828,3 +830,12 @@ def test_goodhart_kl_coef_that_would_skip_every_update_is_refused_up_front():
         goodhart([0.5], seeds=1, warmup=1, cycles=1, kl_coef=1e300, progress=False)
     with pytest.raises(ConfigError, match=r"kl_coef must be <= 1000.0.*every update is skipped"):
         EngineConfig(kl_coef=1e300)
+
+
+def test_from_pretrained_with_a_malformed_tokenizer_json_is_a_config_error(tmp_path):
+    from scalarscope.student.hf import HFStudent
+
+    folder = _gpt2_folder(tmp_path)
+    (folder / "tokenizer.json").write_text("{not json")
+    with pytest.raises(ConfigError, match=r"the tokenizer of .* cannot be loaded"):
+        HFStudent.from_pretrained(folder)

@@ -173,12 +173,12 @@ def build_student(spec: dict):
 
 def _build_hf(spec: dict):
     """The Hugging Face student of ``spec``; its config is checked before transformers sees it
-    (:mod:`scalarscope.student._hf_config`: no ``auto_map``, no foreign ``model_type``, default
+    (:mod:`scalarscope._hf_config`: no ``auto_map``, no foreign ``model_type``, default
     attention), and the model is built with ``trust_remote_code=False``."""
     from transformers import PreTrainedTokenizerFast
 
+    from scalarscope._hf_config import build_causal_lm, check_model_config
     from scalarscope.student._hf_checks import device_problem
-    from scalarscope.student._hf_config import build_causal_lm, check_model_config
     from scalarscope.student.hf import HFStudent
 
     if spec.get("tokenizer") is None:

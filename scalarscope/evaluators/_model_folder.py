@@ -134,7 +134,7 @@ def check_folder_links(folder: Path) -> None:
 
 def check_encoder_config(source: Path) -> None:
     """The transformer config of a sentence encoder: JSON, no code-loading keys, not a causal LM."""
-    from scalarscope.student._hf_config import _CODE_KEYS
+    from scalarscope._hf_config import CODE_KEYS
 
     config_file = source / "config.json"
     try:
@@ -143,7 +143,7 @@ def check_encoder_config(source: Path) -> None:
         raise ConfigError(f"{config_file} cannot be read as JSON ({exc}); restore the model folder") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{config_file} must be a JSON object")
-    code = [k for k in _CODE_KEYS if k in config] + [k for k in config if "attn_implementation" in k]
+    code = [k for k in CODE_KEYS if k in config] + [k for k in config if "attn_implementation" in k]
     if code:
         raise ConfigError(f"{config_file} sets {code}, which would make transformers import code or change "
                           "attention; refusing it")

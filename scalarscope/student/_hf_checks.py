@@ -1,6 +1,6 @@
 """Argument checks of the Hugging Face student: the device, the head count, and what
 ``HFStudent.from_pretrained`` may load (a folder's config is read as JSON and checked before
-``transformers`` sees it, see :mod:`scalarscope.student._hf_config`).
+``transformers`` sees it, see :mod:`scalarscope._hf_config`).
 
 A name that is not a local folder is a hub name. With ``HF_HUB_OFFLINE`` (or
 ``TRANSFORMERS_OFFLINE``) set, that fails at once instead of after the hub client's retries; a
@@ -59,7 +59,7 @@ def check_pretrained_source(path_or_name: object, *, trust_remote_code: bool) ->
     """``path_or_name`` as a str, refused when it cannot be loaded safely (see the module docstring).
 
     A local folder's ``config.json`` is checked unless the caller trusts its code."""
-    from scalarscope.student._hf_config import check_model_config
+    from scalarscope._hf_config import check_model_config
 
     if not isinstance(path_or_name, str | os.PathLike) or not os.fspath(path_or_name):
         raise ConfigTypeError(f"from_pretrained needs a model folder or a hub name, got {path_or_name!r}")

@@ -60,13 +60,19 @@ class HFStudent(nn.Module):
 
         Unless ``trust_remote_code=True``, a folder's ``config.json`` is checked first (no
         ``auto_map``, a built-in causal-LM ``model_type``, default attention; see
-        :mod:`scalarscope.student._hf_config`) and transformers is told not to run remote code."""
+        :mod:`scalarscope._hf_config`) and transformers is told not to run remote code."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         check_device(device)
         trust = trust_remote_code is True
         source = check_pretrained_source(path_or_name, trust_remote_code=trust)
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust)
+        except Exception as exc:  # tokenizers raises a bare Exception for a malformed tokenizer.json
+            if isinstance(exc, ImportError | OSError) and not isinstance(exc, FileNotFoundError):
+                raise
+            raise ConfigError(f"the tokenizer of {source!r} cannot be loaded ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}); restore its tokenizer files") from None
         model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=trust, **kwargs)
         return cls(model, tokenizer, seed=seed, device=device)
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from scalarscope.errors import CheckpointError
 
-_CODE_KEYS = ("auto_map", "quantization_config", "trust_remote_code", "custom_pipelines")
+CODE_KEYS = ("auto_map", "quantization_config", "trust_remote_code", "custom_pipelines")
 _ALLOWED_PRIVATE = ("_name_or_path",)
 
 
@@ -31,7 +31,7 @@ def config_problem(config: object, *, expected_model_type: str | None = None) ->
     None when it may."""
     if not isinstance(config, Mapping):
         return f"the model config is a {type(config).__name__}, not a JSON object"
-    code = [k for k in _CODE_KEYS if k in config]
+    code = [k for k in CODE_KEYS if k in config]
     if code:
         return (f"the model config holds {code}, which would make transformers import or download code "
                 "(a config written by the kit never does)")
