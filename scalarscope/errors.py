@@ -46,11 +46,15 @@ class SweepError(ScalarScopeError, ValueError):
 
 
 def check_seed(seed: object, name: str = "seed") -> int:
-    """Raise :class:`ConfigError` unless ``seed`` is an int (a float such as 1.5 is not silently cut to 1)."""
+    """Raise :class:`ConfigError` unless ``seed`` is an int >= 0 (a float such as 1.5 is not silently
+    cut to 1, and a negative seed is refused: numpy would read -1 as 1, an alias of another run)."""
     import numbers
 
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ConfigError(f"{name} must be an int, got {seed!r} ({type(seed).__name__}); e.g. {name}=0")
+    if seed < 0:
+        raise ConfigError(f"{name} must be >= 0, got {seed}: a negative seed would give the same numbers as "
+                          f"{name}={-seed}; e.g. {name}={-seed}")
     return int(seed)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from scalarscope.errors import ConfigError, ConfigTypeError
 
 MAX_PROBES = 200_000  # a holdout measurement on more fresh probes than this is refused (memory, minutes)
+MAX_PROMPT_CHARS = 10_000  # a prompt longer than this is refused (the GRU reads it char by char each step)
 STUDENT_METHODS = ("generate", "set_num_heads", "parameters")
 
 
@@ -37,6 +38,8 @@ def check_optional_seed(seed: object, name: str = "seed") -> int | None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ConfigTypeError(f"{name} must be an int or None, got {_shown(seed)} ({type(seed).__name__})")
+    if seed < 0:
+        raise ConfigError(f"{name} must be >= 0 or None, got {seed}: a negative seed would repeat {name}={-seed}")
     return int(seed)
 
 
@@ -62,7 +65,7 @@ def check_token_pool(token_pool: object) -> None:
 def check_prompt_argument(prompt: object) -> list[str]:
     """``run_cycle``'s ``prompt``: a str, or a non-empty list / tuple of str."""
     if isinstance(prompt, str):
-        return [prompt]
+        prompt = [prompt]
     if isinstance(prompt, bytes | bytearray):
         raise ConfigTypeError(f"prompt must be a str, got bytes {_shown(prompt)}; decode it first: "
                               "prompt.decode('utf-8')")
@@ -75,6 +78,9 @@ def check_prompt_argument(prompt: object) -> list[str]:
     for index, item in enumerate(prompts):
         if not isinstance(item, str):
             raise ConfigTypeError(f"prompt[{index}] must be a str, got {_shown(item)} ({type(item).__name__})")
+        if len(item) > MAX_PROMPT_CHARS:
+            raise ConfigError(f"prompt[{index}] is {len(item):,} characters long; at most {MAX_PROMPT_CHARS:,} are "
+                              "accepted (a step reads the whole prompt every cycle); shorten it")
     return prompts
 
 

@@ -22,15 +22,24 @@ import torch
 
 from scalarscope._atomic import atomic_write
 from scalarscope.engine import _codec
+from scalarscope.engine._checkpoint_file import FORMAT, MAX_BYTES, _checkpoint_path, _read, tensor_digest
 from scalarscope.engine.records import History
 from scalarscope.errors import CheckpointError
 
-FORMAT = "scalarscope-checkpoint-2"
 _FINGERPRINT_TOLERANCE = 1e-6
 
 
 def save_engine(engine, path) -> Path:
-    """Write ``engine`` to ``path`` atomically (see the module docstring)."""
+    """Write ``engine`` to ``path`` atomically (see the module docstring); SIGINT and SIGTERM wait
+    until the file is complete."""
+    from scalarscope._atomic import check_output_path, hold_signals
+
+    check_output_path(path, "checkpoint", probe=False)
+    with hold_signals():
+        return _save(engine, path)
+
+
+def _save(engine, path) -> Path:
     from safetensors.torch import save
 
     context = engine.context
@@ -59,73 +68,55 @@ def save_engine(engine, path) -> Path:
         "history": list(engine.history),
         **engine.run_state(),  # prompt_memory, pending_failures, extra
     }
-    metadata = {"format": FORMAT, "scalarscope": json.dumps(_codec.encode(spec))}
     # cloned: tied weights (an LM head sharing the embedding) are stored once per name
-    data = save({k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}, metadata=metadata)
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in tensors.items()}
+    metadata = {"format": FORMAT, "scalarscope": json.dumps(_codec.encode(spec)),
+                "tensor_sha256": tensor_digest(tensors)}
+    data = save(tensors, metadata=metadata)
     return atomic_write(path, lambda handle: handle.write(data))
 
 
 def load_engine(cls, path, *, evaluators=None, model=None):
     """Rebuild the engine saved at ``path``; ``evaluators`` for a set that is not synthetic,
     ``model`` to load the weights into a student you built (otherwise rebuilt from its spec)."""
+    from scalarscope.engine._spec_checks import check_spec, check_tensors
+    from scalarscope.errors import EvaluatorError
     from scalarscope.governor import TokenPool
 
-    spec, tensors = _read(Path(path))
+    path = _checkpoint_path(path)
+    spec, tensors = _read(path)
     try:
-        if spec["engine"] != cls.__name__:
-            raise CheckpointError(f"{str(path)!r} holds a {spec['engine']}; load it with {spec['engine']}.load")
+        if not isinstance(spec.get("engine"), str):
+            raise CheckpointError(f"{str(path)!r} claims {FORMAT} but its content does not fit it (no engine class "
+                                  "name); it is damaged or was not written by engine.save")
+        if spec.get("engine") != cls.__name__:
+            raise CheckpointError(f"{str(path)!r} holds a {spec.get('engine')}; load it with {spec.get('engine')}.load")
+        check_spec(spec)
         evaluators = _evaluators(spec["evaluators"], evaluators, path)
         student = model if model is not None else build_student(spec["student"])
         pool_state = spec["pool"]
         pool = TokenPool(pool_state["config"])
         pool.load_state_dict(pool_state)
-        engine = cls(model=student, evaluators=evaluators, token_pool=pool, holdout=spec["holdout"],
-                     seed=spec["seed"], config=spec["config"], prompts=spec["prompts"],
-                     **spec["extra"].get("init_kwargs", {}))
+        try:
+            engine = cls(model=student, evaluators=evaluators, token_pool=pool, holdout=spec["holdout"],
+                         seed=spec["seed"], config=spec["config"], prompts=spec["prompts"],
+                         **spec["extra"].get("init_kwargs", {}))
+        except EvaluatorError as exc:
+            raise CheckpointError(f"the evaluators fail on the checkpoint's fixed probes ({exc}); the file is fine: "
+                                  "pass evaluators that work (the ones it was trained with)") from exc
         _check_fingerprint(engine, spec["evaluators"]["fingerprint"], path)
+        critic_fields = dict(spec["critic"]) | {k: v.numpy().copy() for k, v in _section(tensors, "critic").items()}
+        check_tensors(engine, tensors, critic_fields)
         engine.model.load_state_dict(_section(tensors, "model"))
         engine.optimizer.load_state_dict(_optimizer_state(spec["optimizer"], tensors))
-        critic = dict(spec["critic"]) | {k: v.numpy().copy() for k, v in _section(tensors, "critic").items()}
-        engine.critic.load_state_dict(critic)
+        engine.critic.load_state_dict(critic_fields)
         engine.restore_run_state(spec, _section(tensors, "extra"), History(spec["history"]), spec["cycle"])
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
         raise CheckpointError(f"{str(path)!r} claims {FORMAT} but its content does not fit it "
                               f"({type(exc).__name__}: {exc}); it is damaged or was not written by engine.save") from exc
     return engine
-
-
-def _read(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """The spec and tensors of a checkpoint file; never unpickles anything."""
-    from safetensors import safe_open
-
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist; save one with engine.save(path)")
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} is not a regular file")
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head[:2] == b"PK":
-        raise CheckpointError(
-            f"{str(path)!r} is a checkpoint in the old pickled format (scalarscope-checkpoint-1), which is no longer "
-            "loaded: unpickling a file can run code. Re-run the training, or load it once with the ScalarScope "
-            "version that wrote it and save again.")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (not a dict)
-        if metadata.get("format") != FORMAT:
-            raise CheckpointError(f"{str(path)!r} is not a {FORMAT} file (format: {metadata.get('format')!r})")
-        spec = _codec.decode(json.loads(metadata["scalarscope"]))
-    except CheckpointError:
-        raise
-    except Exception as exc:  # a truncated or foreign file: safetensors and json raise many kinds
-        raise CheckpointError(f"checkpoint {str(path)!r} could not be read ({type(exc).__name__}: {exc}); "
-                              "it is corrupt or not a ScalarScope checkpoint") from exc
-    if not isinstance(spec, dict) or spec.get("format") != FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not a {FORMAT} file")
-    return spec, tensors
 
 
 def _section(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -156,6 +147,7 @@ def student_spec(model) -> dict:
                                  "special": {k: v for k, v in hf_tokenizer.special_tokens_map.items()
                                              if isinstance(v, str)}}
         spec["config"] = model.lm.config.to_dict()
+        spec["model_type"] = spec["config"].get("model_type")
     return spec
 
 
@@ -174,19 +166,45 @@ def build_student(spec: dict):
 
 
 def _build_hf(spec: dict):
-    from tokenizers import Tokenizer
-    from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerFast
+    """The Hugging Face student of ``spec``; its config is checked before transformers sees it
+    (:mod:`scalarscope._hf_config`: no ``auto_map``, no foreign ``model_type``, default
+    attention), and the model is built with ``trust_remote_code=False``."""
+    from transformers import PreTrainedTokenizerFast
 
+    from scalarscope._hf_config import build_causal_lm, check_model_config
+    from scalarscope.student._hf_checks import device_problem
     from scalarscope.student.hf import HFStudent
 
     if spec.get("tokenizer") is None:
         raise CheckpointError("this checkpoint's student has a slow tokenizer that was not stored; "
                               "load with model=HFStudent(...) built as before")
-    config = dict(spec["config"])
-    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(config.pop("model_type"), **config))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(spec["tokenizer"]["json"]),
-                                        **spec["tokenizer"]["special"])
-    return HFStudent(model, tokenizer, seed=spec["seed"], device=spec.get("device", "cpu"), n_heads=spec["n_heads"])
+    expected = spec.get("model_type")
+    if expected is not None and not isinstance(expected, str):
+        raise CheckpointError(f"the checkpoint's student model_type must be a string, got {expected!r}")
+    config = check_model_config(spec["config"], "checkpoint student", expected_model_type=expected)
+    device = spec.get("device", "cpu")
+    problem = device_problem(device)
+    if problem is not None:
+        raise CheckpointError(f"the checkpoint's student device: {problem}; load it with "
+                              "model=HFStudent(..., device='cpu')")
+    core = _stored_tokenizer(spec["tokenizer"])
+    model = build_causal_lm(config)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, **spec["tokenizer"]["special"])
+    return HFStudent(model, tokenizer, seed=spec["seed"], device=device, n_heads=spec["n_heads"])
+
+
+def _stored_tokenizer(stored: dict):
+    """The ``tokenizers`` object of a stored ``tokenizer.json`` text (tokenizers raises a bare Exception)."""
+    from tokenizers import Tokenizer
+
+    if not isinstance(stored, dict) or not isinstance(stored.get("json"), str) or not isinstance(
+            stored.get("special"), dict) or not all(isinstance(v, str) for v in stored["special"].values()):
+        raise CheckpointError("the checkpoint's stored tokenizer must be {'json': str, 'special': {name: str}}")
+    try:
+        return Tokenizer.from_str(stored["json"])
+    except Exception as exc:  # tokenizers raises a bare Exception for any malformed JSON
+        raise CheckpointError(f"the checkpoint's stored tokenizer.json is malformed ({exc}); it is damaged or "
+                              "was not written by engine.save") from None
 
 
 # -- evaluators -------------------------------------------------------------------------------------
@@ -233,4 +251,4 @@ def _check_fingerprint(engine, saved: np.ndarray, path) -> None:
                               f"it was trained with (max difference {error.max():.3g}); pass the same evaluators")
 
 
-__all__ = ["FORMAT", "build_student", "load_engine", "save_engine", "student_spec", "synthetic_spec"]
+__all__ = ["FORMAT", "MAX_BYTES", "tensor_digest", "build_student", "load_engine", "save_engine", "student_spec", "synthetic_spec"]

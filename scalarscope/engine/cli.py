@@ -94,6 +94,40 @@ def check_run_outputs(args: argparse.Namespace) -> None:
         from scalarscope.export.geometry_export import check_geometry_path
 
         check_geometry_path(args.export)
+    if args.save and args.export and same_file(args.save, args.export):
+        raise ConfigError(f"--save and --export name the same file ({args.save!r}); the geometry file would replace "
+                          "the checkpoint: give them different paths")
+
+
+def same_file(first: str, second: str) -> bool:
+    """Whether two paths name the same file (the same inode when both exist, else the same real path)."""
+    import os
+
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return os.path.realpath(os.path.expanduser(first)) == os.path.realpath(os.path.expanduser(second))
+
+
+def _write_outputs(engine, args: argparse.Namespace, *, stopped: bool) -> int:
+    """Write --save then --export; a failure of one is reported and the other is still tried.
+    Returns 0, or 1 when a write failed."""
+    status = 0
+    outputs = [("checkpoint", args.save, engine.save)]
+    if not stopped:
+        outputs.append(("geometry", args.export, engine.export_geometry))
+    for label, target, write in outputs:
+        if not target:
+            continue
+        try:
+            path = write(target)
+        except OSError as exc:  # OutputPathError (a full disk, a file-size limit) or any other write failure
+            print(f"scalarscope run: error: the {label} was not written: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        where = f" (cycle {engine.cycle})" if stopped else ""
+        print(f"{label + ':':<11} {path}{where}", file=sys.stderr if stopped else sys.stdout)
+    return status
 
 
 def build_run_engine(args: argparse.Namespace):
@@ -131,15 +165,7 @@ def run_command(args: argparse.Namespace) -> int:
     except (_Stopped, KeyboardInterrupt) as stop:
         signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
         print(f"\nstopped by {signal.Signals(signum).name} after {engine.cycle} completed cycle(s)", file=sys.stderr)
-        if args.save:
-            engine.save(args.save)
-            print(f"checkpoint: {args.save} (cycle {engine.cycle})", file=sys.stderr)
+        _write_outputs(engine, args, stopped=True)
         return 128 + int(signum)
     print(summarize(engine, wall_seconds=time.perf_counter() - start))
-    if args.save:
-        engine.save(args.save)
-        print(f"checkpoint: {args.save}")
-    if args.export:
-        path = engine.export_geometry(args.export)
-        print(f"geometry:   {path}")
-    return 0
+    return _write_outputs(engine, args, stopped=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 from scalarscope.errors import ConfigError, check_scalar
@@ -16,6 +17,11 @@ DEFAULT_PROMPTS = (
     "list the tradeoffs.",
     "how sure are you?",
 )
+
+
+SIZE_LIMITS = {"batch_size": 4096, "probe_batch": 4096, "state_probe_size": 4096, "max_new_tokens": 4096,
+               "probe_length": 4096, "prompts_per_cycle": 1024, "transfer_probes": 200_000, "transfer_every": 10**6,
+               "kl_coef": 1000.0}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +57,14 @@ class EngineConfig:
         conscience-only update. False keeps them (the earlier behaviour), for the ablation only: at
         overlap 0.87 the carried momentum was about 5x the first conscience gradient and still ~10 %
         after 22 cycles (issue 17); docs/RESULTS_AND_LIMITATIONS.md reports both.
+
+    Limits (:data:`SIZE_LIMITS`, checked here and so on every checkpoint load): batch_size,
+    probe_batch and state_probe_size at most 4,096 responses; max_new_tokens and probe_length at most
+    4,096 tokens; prompts_per_cycle at most 1,024; transfer_probes at most 200,000; transfer_every at
+    most 10**6; torch_threads at most the machine's cores; kl_coef at most 1000 (the penalty would
+    overflow the loss and every update would be skipped). Beyond them one cycle's arrays alone take
+    gigabytes (or the thread pool aborts the process); the limits are far above anything the kit's
+    worlds use. probe_batch is at least 1: the scalar head always sees some off-policy responses.
     """
 
     batch_size: int = 32
@@ -72,19 +86,24 @@ class EngineConfig:
     reset_optimizer_on_switch: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size"):
-            check_scalar(getattr(self, name), name, kind=int, min_value=1)
-        for name in ("probe_batch", "transfer_every"):
-            check_scalar(getattr(self, name), name, kind=int, min_value=0)
-        check_scalar(self.transfer_probes, "transfer_probes", kind=int, min_value=3)
+        for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size",
+                     "probe_batch"):
+            check_scalar(getattr(self, name), name, kind=int, min_value=1, max_value=SIZE_LIMITS[name])
+        check_scalar(self.transfer_every, "transfer_every", kind=int, min_value=0, max_value=SIZE_LIMITS["transfer_every"])
+        check_scalar(self.transfer_probes, "transfer_probes", kind=int, min_value=3,
+                     max_value=SIZE_LIMITS["transfer_probes"])
         if self.torch_threads is not None:
-            check_scalar(self.torch_threads, "torch_threads", kind=int, min_value=1, hint="Use None for torch's default.")
+            cores = os.cpu_count() or 1
+            check_scalar(self.torch_threads, "torch_threads", kind=int, min_value=1, max_value=cores,
+                         hint=f"This machine has {cores} core(s); use None for torch's default.")
         check_scalar(self.temperature, "temperature", min_value=0.0, include_min=False,
                      hint="Use 1.0 to sample from the policy as it is.")
         check_scalar(self.learning_rate, "learning_rate", min_value=0.0, include_min=False)
         for name in ("head_weight", "entropy_weight", "grad_clip"):
             check_scalar(getattr(self, name), name, min_value=0.0)
-        check_scalar(self.kl_coef, "kl_coef", min_value=0.0, hint="Use 0 to measure KL without penalising it.")
+        check_scalar(self.kl_coef, "kl_coef", min_value=0.0, max_value=SIZE_LIMITS["kl_coef"],
+                     hint="Use 0 to measure KL without penalising it; beyond 1000 the penalty overflows the loss "
+                          "and every update is skipped (1 already keeps the policy near its reference).")
         for name in ("conscience_learns", "reset_optimizer_on_switch"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")

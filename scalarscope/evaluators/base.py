@@ -22,7 +22,7 @@ together in one call. Caching lives in :mod:`scalarscope.evaluators.cache`, the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -68,10 +68,36 @@ class CallableEvaluator:
         return self.token_fn is not None
 
 
+class RenamedEvaluator:
+    """An evaluator object under another name, keeping its capabilities (``score_batch``,
+    ``token_scores``, ``token_feedback``): what ``as_evaluator(judge, name=...)`` returns."""
+
+    def __init__(self, evaluator, name: str) -> None:
+        self.evaluator, self.name = evaluator, name
+        if hasattr(evaluator, "score_batch"):
+            self.score_batch = evaluator.score_batch
+        if gives_char_feedback(evaluator):
+            self.token_scores = evaluator.token_scores
+        if hasattr(evaluator, "token_feedback"):
+            self.token_feedback = evaluator.token_feedback
+
+    def __call__(self, prompt: str, response: str) -> float:
+        return self.evaluator(prompt, response)
+
+    def __repr__(self) -> str:
+        return f"as_evaluator({self.evaluator!r}, name={self.name!r})"
+
+
 def as_evaluator(obj: object, name: str | None = None) -> Evaluator:
-    """Return ``obj`` as an :class:`Evaluator`; plain callables are wrapped and named after themselves."""
+    """Return ``obj`` as an :class:`Evaluator`; plain callables are wrapped and named after themselves.
+    An evaluator object given a new ``name`` keeps its ``score_batch`` and ``token_scores``."""
     if hasattr(obj, "name") and callable(obj) and name is None:
         return obj  # type: ignore[return-value]
+    if name is not None and not isinstance(name, str):
+        raise EvaluatorError(f"an evaluator name must be a str, got {name!r}")
+    if callable(obj) and (hasattr(obj, "score_batch") or gives_char_feedback(obj) or hasattr(obj, "token_feedback")):
+        label = name or getattr(obj, "name", None) or type(obj).__name__
+        return RenamedEvaluator(obj, str(label))  # type: ignore[return-value]
     if not callable(obj):
         raise EvaluatorError(
             f"evaluator {obj!r} is not callable; pass a function f(prompt, response) -> score in [0, 1] "
@@ -85,6 +111,11 @@ def as_evaluator(obj: object, name: str | None = None) -> Evaluator:
 
 def check_evaluators(evaluators: Sequence[object]) -> tuple[Evaluator, ...]:
     """Wrap and validate a sequence of evaluators: at least one, unique names."""
+    if evaluators is not None and not isinstance(evaluators, Sequence) and not hasattr(evaluators, "world"):
+        if not isinstance(evaluators, Iterable) or isinstance(evaluators, str | bytes | Mapping):
+            raise EvaluatorError(f"evaluators must be a list of evaluators, got {type(evaluators).__name__}; e.g. "
+                                 "evaluators=correlated_evaluators(n=5, overlap=0.5)")
+        evaluators = list(evaluators)  # a generator or other one-shot iterable: read once
     if evaluators is None or len(evaluators) == 0:
         raise EvaluatorError("evaluators is empty; pass at least one, e.g. correlated_evaluators(n=5, overlap=0.5)")
     wrapped = tuple(as_evaluator(e) for e in evaluators)

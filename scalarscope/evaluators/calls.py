@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
 
 import numpy as np
 
@@ -34,11 +35,17 @@ def raw_scores(evaluator, prompts: Sequence[str], responses: Sequence[str]) -> l
     ``score_batch`` when it has one."""
     if hasattr(evaluator, "score_batch"):
         try:
-            values = list(evaluator.score_batch(list(prompts), list(responses)))  # type: ignore[attr-defined]
+            returned = evaluator.score_batch(list(prompts), list(responses))  # type: ignore[attr-defined]
+            if isinstance(returned, Mapping | str | bytes) or not isinstance(returned, Iterable):
+                raise EvaluatorError(f"score_batch returned a {type(returned).__name__}; return a list of "
+                                     f"{len(responses)} scores, one per response, in order")
+            values = list(islice(returned, len(responses) + 1))  # an endless iterator is not read to the end
         except Exception as exc:  # a user's batch method may fail in any way; every pair records it
             return [exc] * len(responses)
         if len(values) != len(responses):
-            problem = EvaluatorError(f"score_batch gave {len(values)} scores for {len(responses)} responses")
+            more = "more than " if len(values) > len(responses) else ""
+            problem = EvaluatorError(f"score_batch gave {more}{len(values) - (1 if more else 0)} scores for "
+                                     f"{len(responses)} responses")
             return [problem] * len(responses)
         return values
     values: list[object] = []

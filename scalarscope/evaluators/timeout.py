@@ -54,6 +54,10 @@ class TimedEvaluator:
         self.seconds = float(seconds)
         self._worker: _Worker | None = None
         self._lock = threading.Lock()
+        if hasattr(self.evaluator, "score_batch"):  # one batched call keeps one limit, not one per response
+            self.score_batch = self._score_batch
+        if hasattr(self.evaluator, "token_feedback"):
+            self.token_feedback = self.evaluator.token_feedback
 
     @property
     def has_token_scores(self) -> bool:
@@ -78,6 +82,11 @@ class TimedEvaluator:
 
     def __call__(self, prompt: str, response: str) -> float:
         return self._call(self.evaluator, prompt, response)
+
+    def _score_batch(self, prompts: Sequence[str], responses: Sequence[str]) -> Sequence[object]:
+        from scalarscope.evaluators.calls import raw_scores
+
+        return self._call(raw_scores, self.evaluator, list(prompts), list(responses))
 
     def token_scores(self, prompt: str, response: str) -> Sequence[float]:
         return self._call(self.evaluator.token_scores, prompt, response)

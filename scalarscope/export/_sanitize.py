@@ -96,6 +96,9 @@ def severity(value: object) -> str:
     return _SEVERITIES.get(str(value).strip().lower(), "warning")
 
 
+_NAMED_NON_FINITE = frozenset({"nan", "-nan", "+nan", "infinity", "-infinity", "+infinity", "inf", "-inf", "+inf"})
+
+
 def json_safe(value: Any, path: str) -> Any:
     """A copy of ``value`` with numpy scalars/arrays as Python values and None as "" (no null allowed)."""
     if value is None:
@@ -110,6 +113,10 @@ def json_safe(value: Any, path: str) -> Any:
         return [json_safe(item, f"{path}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, float) and not math.isfinite(value):
         raise GeometryFileError(f"{path} is {value!r}; the viewer rejects non-finite numbers anywhere in the file.")
+    if isinstance(value, str) and value.strip().lower() in _NAMED_NON_FINITE:
+        raise GeometryFileError(f"{path} is the string {value!r}, which the viewer reads as a non-finite number "
+                                "(contract rule 2); an evaluator with that name cannot be exported: rename it, "
+                                f"e.g. as_evaluator(judge, name='{value.strip().lower()}_judge')")
     if isinstance(value, bool | int | float | str):
         return value
     raise GeometryFileError(f"{path} holds a {type(value).__name__}, which is not JSON; pass str(...) or a number.")

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from scalarscope.errors import GeometryFileNotFoundError
 from scalarscope.export.validate import validate_geometry
 
+MAX_PRINTED = 50  # violations printed per file; the rest are counted ("and N more")
+
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """Add the validate arguments to ``parser`` (a subcommand parser of the main CLI) or a new one."""
@@ -35,8 +37,10 @@ def run_validate(files: Sequence[str], *, hard_only: bool = False) -> int:
             print(error)
             status = 1
             continue
-        for violation in violations:
+        for violation in violations[:MAX_PRINTED]:
             print(f"{name}: {violation}")
+        if len(violations) > MAX_PRINTED:
+            print(f"{name}: ... and {len(violations) - MAX_PRINTED:,} more violation(s)")
         if violations:
             status = 1
         else:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scalarscope._atomic import atomic_write_text, check_output_path
-from scalarscope.errors import GeometryFileError
+from scalarscope.errors import GeometryFileError, OutputPathError
 from scalarscope.export import _sanitize as sanitize
 from scalarscope.export.records import CRITERIA, RunGeometry
 from scalarscope.geometry import anisotropy, curvature, effective_dimension, pca_2d, velocity
@@ -169,6 +169,8 @@ def _rows(template: str, columns: list[list[float]]) -> str:
 def check_geometry_path(path: str | os.PathLike[str], *, probe: bool = True) -> Path:
     """``path`` as a Path if a geometry file can be written there (ends in .json, a writable place;
     ``probe=False`` checks the place without creating a test file)."""
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise OutputPathError(f"geometry file path must be a non-empty file path ending in .json, got {path!r}")
     target = Path(path)
     if target.suffix.lower() != ".json":
         raise GeometryFileError(f"{target}: the viewer only opens files ending in .json; got suffix {target.suffix!r}.")

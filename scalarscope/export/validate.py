@@ -76,6 +76,18 @@ def _too_deep(text: str, limit: int = 500) -> tuple[int, int]:
     return 1, 1
 
 
+def _token_lines(text: str) -> list[int]:
+    """The line of each bare NaN/Infinity token, in text order; one pass over the text (counting
+    newlines only between consecutive tokens, never from the start again)."""
+    lines, line, position = [], 1, 0
+    for match in _BARE_CONSTANT.finditer(text):
+        if match.group(1):
+            line += text.count("\n", position, match.start())
+            position = match.start()
+            lines.append(line)
+    return lines
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -108,7 +120,7 @@ def parse_text(text: str) -> tuple[Any, list[Violation], list[int]]:
                                     "nested too deeply to parse (lists/objects inside each other hundreds of "
                                     "levels deep); a geometry file is at most 4 levels deep"))
         return None, violations, []
-    lines = [text.count("\n", 0, m.start()) + 1 for m in _BARE_CONSTANT.finditer(text) if m.group(1)] if found else []
+    lines = _token_lines(text) if found else []
     if not isinstance(tree, dict):
         violations.append(Violation("1", "(top level)", f"must be a JSON object, got {_kind(tree)}"))
     return tree, violations, lines

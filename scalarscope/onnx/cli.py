@@ -31,8 +31,13 @@ def add_score(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def export_command(args: argparse.Namespace) -> int:
     from scalarscope._atomic import check_output_path
+    from scalarscope.engine.cli import same_file
+    from scalarscope.errors import ConfigError
 
     check_output_path(args.out, "export-onnx OUT")  # before loading the checkpoint and tracing the graph
+    if same_file(args.checkpoint, args.out):
+        raise ConfigError(f"CHECKPOINT and OUT are the same file ({args.out!r}); the ONNX file would replace the "
+                          "checkpoint: give OUT another path, e.g. student.onnx")
     from scalarscope.engine import ScalarScopeEngine
     from scalarscope.onnx.export import export_onnx
 
@@ -43,14 +48,22 @@ def export_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finite_or_null(value: float) -> float | None:
+    """JSON has no NaN: a score that could not be computed is null."""
+    import math
+
+    return float(value) if math.isfinite(value) else None
+
+
 def score_command(args: argparse.Namespace) -> int:
     from scalarscope.onnx.conscience import OnnxConscience
 
     conscience = OnnxConscience(args.model, threads=args.threads)
     result = conscience.score(args.prompt, args.response)
     if args.json:
-        print(json.dumps({"scores": dict(result.scores), "aggregate": result.aggregate,
-                          "holdout": conscience.holdout, "cycle": conscience.cycle}))
+        print(json.dumps({"scores": {k: _finite_or_null(v) for k, v in result.scores.items()},
+                          "aggregate": _finite_or_null(result.aggregate), "holdout": conscience.holdout,
+                          "cycle": conscience.cycle}, allow_nan=False))
         return 0
     width = max(len(n) for n in (*result.scores, "aggregate"))
     for name, score in result.scores.items():

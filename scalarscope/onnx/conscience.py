@@ -135,12 +135,23 @@ class OnnxConscience:
             self.width = int(meta["width"])
             self.cycle = int(meta["cycle"])
             self._codec = CharTokenizer(alphabet=meta["alphabet"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise OnnxModelError(f"{where} has missing or malformed metadata ({type(exc).__name__}: {exc}); "
-                                 f"{_EXPORT_HINT}") from exc
-        if not self.names or not all(isinstance(n, str) for n in self.names):
+        except (KeyError, ValueError, TypeError, RecursionError) as exc:
+            shown = "nested too deeply" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+            raise OnnxModelError(f"{where} has missing or malformed metadata ({shown[:200]}); "
+                                 f"{_EXPORT_HINT}") from None
+        if not self.names:
             raise OnnxModelError(f"{where} names no training evaluators (metadata evaluators={self.names!r}); "
                                  "re-export with include_head=True")
+        if not all(isinstance(n, str) for n in self.names):
+            raise OnnxModelError(f"{where}: metadata evaluators={list(self.names)!r:.80} must be evaluator names "
+                                 f"(strings); {_EXPORT_HINT}")
+        if self.holdout is not None and not isinstance(self.holdout, str):
+            raise OnnxModelError(f"{where}: metadata holdout must be an evaluator name or null, got "
+                                 f"{type(self.holdout).__name__}; {_EXPORT_HINT}")
+        state_width = self._session.get_inputs()[1].shape[-1]
+        if self.width < 1 or (isinstance(state_width, int) and state_width != self.width):
+            raise OnnxModelError(f"{where}: metadata width={self.width} does not match the graph's state width "
+                                 f"{state_width}; {_EXPORT_HINT}")
         heads = self._session.get_outputs()[1].shape[-1]
         if isinstance(heads, int) and heads != len(self.names):
             raise OnnxModelError(f"{where} has {heads} head outputs but names {len(self.names)} evaluators")
@@ -216,6 +227,8 @@ class OnnxConscience:
         check_scalar(temperature, "temperature", min_value=0.0, hint="Use 0 for greedy decoding, 1 to sample.")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
             raise ConfigError(f"seed must be an int or None, got {seed!r}")
+        if seed is not None and seed < 0:
+            raise ConfigError(f"seed must be >= 0 or None, got {seed}; e.g. seed={-seed}")
         rng = np.random.default_rng(seed)
         prompt_ids = self._codec.encode(prompt, what="prompt")
         logits, _, state = self.run(np.concatenate([[BOS], prompt_ids])[None])

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from scalarscope.errors import ConfigError, check_scalar
+from scalarscope.student._hf_checks import check_device, check_head_count, check_pretrained_source
 from scalarscope.student.generation import Generation, step_statistics
 from scalarscope.student.hf_tokenizer import HFTokenizer
 
@@ -34,6 +35,8 @@ class HFStudent(nn.Module):
     def __init__(self, model, tokenizer, *, seed: int = 0, device: str | torch.device = "cpu", n_heads: int = 1):
         super().__init__()
         _check_causal_lm(model)
+        check_device(device)
+        n_heads = check_head_count(n_heads)
         embed = model.get_input_embeddings()
         self.tokenizer = HFTokenizer(tokenizer, vocab_size=embed.num_embeddings)
         self.device = torch.device(device)
@@ -50,13 +53,27 @@ class HFStudent(nn.Module):
         self.scalar_head = self._new_head(n_heads)
 
     @classmethod
-    def from_pretrained(cls, path_or_name, *, seed: int = 0, device: str | torch.device = "cpu", **kwargs) -> HFStudent:
+    def from_pretrained(cls, path_or_name, *, seed: int = 0, device: str | torch.device = "cpu",
+                        trust_remote_code: bool = False, **kwargs) -> HFStudent:
         """Load a causal LM and its tokenizer with ``transformers`` (a local folder, or a hub name
-        where the machine has the hub). ``kwargs`` go to ``AutoModelForCausalLM.from_pretrained``."""
+        where the machine has the hub). ``kwargs`` go to ``AutoModelForCausalLM.from_pretrained``.
+
+        Unless ``trust_remote_code=True``, a folder's ``config.json`` is checked first (no
+        ``auto_map``, a built-in causal-LM ``model_type``, default attention; see
+        :mod:`scalarscope._hf_config`) and transformers is told not to run remote code."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(path_or_name)
-        model = AutoModelForCausalLM.from_pretrained(path_or_name, **kwargs)
+        check_device(device)
+        trust = trust_remote_code is True
+        source = check_pretrained_source(path_or_name, trust_remote_code=trust)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust)
+        except Exception as exc:  # tokenizers raises a bare Exception for a malformed tokenizer.json
+            if isinstance(exc, ImportError | OSError) and not isinstance(exc, FileNotFoundError):
+                raise
+            raise ConfigError(f"the tokenizer of {source!r} cannot be loaded ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}); restore its tokenizer files") from None
+        model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=trust, **kwargs)
         return cls(model, tokenizer, seed=seed, device=device)
 
     # -- the scalar head -----------------------------------------------------------------
@@ -214,6 +231,10 @@ def tiny_gpt2(seed: int = 0, *, tokenizer=None, n_layer: int = 2, n_embd: int = 
     from scalarscope.student.hf_tokenizer import char_tokenizer_hf
 
     check_scalar(seed, "seed", kind=int, min_value=0)
+    for name, value in (("n_layer", n_layer), ("n_embd", n_embd), ("n_head", n_head), ("n_positions", n_positions)):
+        check_scalar(value, name, kind=int, min_value=1)
+    if n_embd % n_head:
+        raise ConfigError(f"n_embd ({n_embd}) must be a multiple of n_head ({n_head})")
     tokenizer = tokenizer if tokenizer is not None else char_tokenizer_hf()
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=n_positions, n_embd=n_embd, n_layer=n_layer,
                         n_head=n_head, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scalarscope._atomic import atomic_write_text
+from scalarscope._atomic import atomic_write_text, check_output_path
 
 DEFAULT_OVERLAPS = [0.0, 0.5, 0.87]
 
@@ -48,6 +48,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     from scalarscope.worlds import get_world
     from scalarscope.worlds._cli import world_options
 
+    if args.out:  # before the runs, so a typo in the path never costs the sweep
+        check_output_path(args.out, "--out")
     holdout = None if args.holdout.lower() == "none" else args.holdout
     options = world_options(args)
     overlaps = args.overlaps

@@ -39,6 +39,10 @@ def run_specs(function: Callable[[RunSpec], object], specs: Sequence[RunSpec], *
     """``[function(spec) for spec in specs]``, run where ``n_jobs`` / ``client`` say (see the module
     docstring). ``function`` must be a module-level function (it is pickled by name);
     ``postfix(spec, result)`` adds fields to the progress bar."""
+    from scalarscope.errors import check_scalar
+
+    check_scalar(connect_timeout, "connect_timeout", min_value=0.0, include_min=False,
+                 hint="Seconds to reach a Dask scheduler, e.g. connect_timeout=5.")
     specs = list(specs)
     jobs = check_jobs(n_jobs, len(specs)) if client is None else None
     if client is not None or jobs > 1:
@@ -89,10 +93,21 @@ def _collect(done: Iterator[tuple[RunSpec, Callable[[], object]]], total: int, *
     return results
 
 
+_DASK_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")
+
+
 def _connect(client, timeout: float):
     """Return (client, owned): a given Client, or one connected to an address within ``timeout`` s."""
     if not isinstance(client, str):
+        missing = [m for m in ("map", "wait_for_workers", "cancel") if not callable(getattr(client, m, None))]
+        if missing:
+            raise SweepError(f"client must be a dask.distributed.Client or a scheduler address 'tcp://host:port', got "
+                             f"{client!r:.60} ({type(client).__name__}), which has no {', '.join(missing)}")
         return client, False
+    scheme = client.split("://", 1)[0].lower() if "://" in client else None
+    if scheme is not None and scheme not in _DASK_SCHEMES:
+        raise SweepError(f"{client!r} is not a Dask scheduler address ({scheme}:// is not a Dask protocol; "
+                         "http:// is the dashboard); use tcp://host:8786")
     try:
         from distributed import Client
     except ImportError as exc:

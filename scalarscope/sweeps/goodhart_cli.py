@@ -40,6 +40,10 @@ def goodhart_command(args: argparse.Namespace) -> int:
     from scalarscope.worlds import get_world
     from scalarscope.worlds._cli import world_options
 
+    if args.out:  # before the runs, so a typo in the path never costs the study
+        from scalarscope._atomic import check_output_path
+
+        check_output_path(args.out, "--out")
     options = world_options(args)  # --context-share among them
     overlaps = args.overlaps
     if overlaps is None and "overlap" in get_world(args.world).options:

@@ -80,7 +80,9 @@ def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, 
     grid = [{}] if overlaps is None else [{"overlap": o} for o in check_overlaps(overlaps)]
     warmup = _check_int(warmup, "warmup", 1, "The conscience must learn from the evaluators first (e.g. 20).")
     cycles = _check_int(cycles, "cycles", 1, f"Cycles of conscience-only training (e.g. {CYCLES}).")
-    check_scalar(kl_coef, "kl_coef", min_value=0.0, hint="Use 0 for no KL penalty.")
+    from scalarscope.engine.config import SIZE_LIMITS  # beyond it every warm-up update would be skipped
+
+    check_scalar(kl_coef, "kl_coef", min_value=0.0, max_value=SIZE_LIMITS["kl_coef"], hint="Use 0 for no KL penalty.")
     options = dict(world_options or {})
     if context_share is not None:
         check_scalar(context_share, "context_share", min_value=0.0, max_value=1.0)

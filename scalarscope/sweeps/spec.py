@@ -115,11 +115,19 @@ def check_overlaps(overlaps: Iterable[float] | float) -> tuple[float, ...]:
     return tuple(out)
 
 
+MAX_SEEDS = 10_000  # runs per grid point; a larger count is a typo, not a study (a billion specs exhaust memory)
+
+
 def check_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
     """``seeds`` is a count (seeds 0..k-1) or an explicit list of distinct ints."""
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         count = _check_int(seeds, "seeds", 1, "Give a number of seeds (e.g. seeds=5) or a list of seeds.")
+        if count > MAX_SEEDS:
+            raise SweepError(f"seeds={count:,} asks for {count:,} runs per grid point; at most {MAX_SEEDS:,} are "
+                             "accepted (the usual study uses 5)")
         return tuple(range(count))
+    if hasattr(seeds, "__len__") and len(seeds) > MAX_SEEDS:
+        raise SweepError(f"seeds lists {len(seeds):,} seeds; at most {MAX_SEEDS:,} are accepted (the usual study uses 5)")
     values = _nonempty_list(seeds, "seeds", "a count or a list of ints", "seeds=5 or seeds=[0, 1, 2]")
     for value in values:
         _check_int(value, "each seed", 0, f"Seeds are non-negative ints (got seeds={values!r}).")

@@ -173,7 +173,9 @@ class RealJudgesWorld:
 
 def real_judges_world(seed: int = 0, **kwargs) -> RealJudgesWorld:
     """The real-judges world for ``seed`` (``kwargs``: n_words, prompt_set, config, judges)."""
-    return RealJudgesWorld(seed=seed, **kwargs)
+    from scalarscope.errors import check_seed
+
+    return RealJudgesWorld(seed=check_seed(seed), **kwargs)
 
 
 def build(*, seed: int = 0, n_words: int = 2000) -> RealJudgesWorld:
