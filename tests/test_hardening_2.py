@@ -415,7 +415,7 @@ def test_real_judges_world_refuses_overlap_and_evaluators(capsys):
     assert main(["run", "--world", "real-judges", "--overlap", "0.99", "--evaluators", "2", "--cycles", "1",
                  "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "--overlap and --evaluators do not apply to --world real-judges" in err and "measures" in err
+    assert "world 'real-judges' does not accept option(s) 'n_evaluators', 'overlap' (--evaluators, --overlap)" in err
 
 
 # -- crashes and hangs --------------------------------------------------------------------------------

@@ -40,12 +40,12 @@ class DefaultWorld:
     def evaluator_names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.evaluators())
 
-    def evaluators(self) -> list:
-        """Fresh synthetic evaluators (their overlap is exact: ``overlap``)."""
+    def evaluators(self):
+        """Fresh synthetic evaluators (their overlap is exact: ``overlap``), as the set that a
+        checkpoint can rebuild from its spec (a plain list would lose that)."""
         from scalarscope.evaluators.synthetic import correlated_evaluators
 
-        return list(correlated_evaluators(self.n_evaluators, self.overlap, seed=self.seed,
-                                          context_share=self.context_share))
+        return correlated_evaluators(self.n_evaluators, self.overlap, seed=self.seed, context_share=self.context_share)
 
     def student(self):
         """A fresh student ``student_name``, weights from ``seed``."""
