@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from scalarscope.engine._threads import torch_threads
@@ -9,6 +11,10 @@ from scalarscope.errors import EvaluatorError
 from scalarscope.evaluators.base import score_responses
 from scalarscope.evaluators.scalar_head import predicted_scores
 from scalarscope.geometry import layout_from_scores
+
+if TYPE_CHECKING:
+    from scalarscope.evaluators.base import ScoreTable
+    from scalarscope.geometry import EvaluatorLayout
 
 STATE_PROMPT = "judge this:"
 
@@ -21,7 +27,7 @@ def predict_probes(engine, prompt_ids: list[np.ndarray], prompt_index: np.ndarra
     return predicted_scores(values, np.full(len(ids), ids.shape[1]))
 
 
-def score_probes(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
+def score_probes(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray) -> ScoreTable:
     """Every evaluator's :class:`ScoreTable` for probe responses ``ids`` [n, L] answering
     ``prompts[prompt_index]``."""
     tok = engine.tokenizer
@@ -43,13 +49,14 @@ def score_state_probe(engine, ids: np.ndarray) -> np.ndarray:
     return table.sequence
 
 
-def predict_and_score(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
+def predict_and_score(engine, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray
+                      ) -> tuple[np.ndarray, ScoreTable]:
     """:func:`predict_probes` and :func:`score_probes` of the same probes."""
     prompt_ids = [engine.tokenizer.encode(p, what="prompt") for p in prompts]
     return predict_probes(engine, prompt_ids, prompt_index, ids), score_probes(engine, prompts, prompt_index, ids)
 
 
-def evaluator_layout(engine, *, n_probes: int = 1000, seed: int = 0):
+def evaluator_layout(engine, *, n_probes: int = 1000, seed: int = 0) -> EvaluatorLayout:
     """True evaluators and the internal heads in one 2-D frame, on ``n_probes`` fixed random probes.
 
     Returns a :class:`scalarscope.geometry.EvaluatorLayout` (evaluator loadings on the first two

@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scalarscope._numeric import frozen_array
 from scalarscope.governor.token_pool import LedgerEntry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics", "TransferMeasurement",
            "frozen_array"]
@@ -143,6 +147,13 @@ class CycleRecord:
     effective_dim: float = 0.0  # participation ratio of the trailing window (0 until defined)
     reward_source: str = "evaluators"  # what the policy learned from this cycle ("evaluators" | "conscience")
 
+    def __repr__(self) -> str:
+        """One line: the arrays and the full metrics stay out (see :meth:`row` for every number)."""
+        transfer = "" if self.transfer is None else f", transfer={self.transfer.transfer:.3f}"
+        failures = f", failures={len(self.failures)}" if self.failures else ""
+        return (f"CycleRecord(cycle={self.cycle}, status={self.status!r}, mean_score={self.metrics.mean_score:.3f}, "
+                f"tokens_used={self.metrics.tokens_used}{transfer}{failures})")
+
     def row(self) -> dict[str, object]:
         """One flat row for :meth:`History.to_frame`."""
         row: dict[str, object] = {"cycle": self.cycle, "status": self.status, "reward_source": self.reward_source}
@@ -190,7 +201,7 @@ class History:
             return np.zeros((0, 0))
         return np.stack([r.state for r in self._records])
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """A pandas DataFrame, one row per cycle (per-evaluator scores as ``score_<name>``).
 
         Holdout transfer is measured every few cycles, not every cycle: it is in
@@ -223,7 +234,7 @@ class History:
         table = self.to_frame().tail(5)[columns].to_html(index=False, float_format="{:.3f}".format, na_rep="NaN")
         return f"<p><b>{html.escape(repr(self))}</b></p>{table}"
 
-    def transfer_frame(self):
+    def transfer_frame(self) -> pd.DataFrame:
         """A DataFrame of the holdout-transfer measurements, one row per measurement."""
         import pandas as pd
 

@@ -149,7 +149,8 @@ class HFStudent(nn.Module):
                           stats.cpu().numpy(), values, logits=logits_out)
 
     # -- teacher forcing -----------------------------------------------------------------
-    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray):
+    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced pass over responses [B, T] after their prompts: logits [B, T, V]
         (position t predicts token t; masked like decoding) and scalar-head values [B, T, H]
         (read from the last hidden state after token t), with gradients."""

@@ -8,12 +8,16 @@ this study trains the same student at larger shares and reports what its interna
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scalarscope.sweeps.spec import check_seeds, evaluator_names
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def context_study(shares: Sequence[float] = (0.0, 0.02, 0.05, 0.1, 0.2), *, overlap: float = 0.87,
-                  seeds: int | Sequence[int] = 3, cycles: int = 300, probes: int = 2000):
+                  seeds: int | Sequence[int] = 3, cycles: int = 300, probes: int = 2000) -> pd.DataFrame:
     """One row per (context share, seed): transfer, ceiling, ratio and fidelity after ``cycles``.
 
     Runs in this process, one after the other (the engine uses one torch thread per cycle); the

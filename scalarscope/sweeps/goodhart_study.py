@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scalarscope.errors import SweepError
 from scalarscope.sweeps.spec import (
@@ -28,6 +29,9 @@ from scalarscope.sweeps.spec import (
     evaluator_names,
     holdout_for,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Defaults (measured: see docs/RESULTS_AND_LIMITATIONS.md, "Judgment without the judges"): after 20
 # cycles on the evaluators the conscience's fidelity to them is ~0.95 while the policy's mean score
@@ -112,7 +116,7 @@ def plan_goodhart(*, overlaps, seeds, warmup: int, cycles: int, kl_coef: float, 
 
 def goodhart(overlaps: Sequence[float] = (0.0, 0.87), *, seeds=5, warmup: int = WARMUP, cycles: int = CYCLES,
              kl_coef: float = 0.0, context_share: float = 0.02, conscience_learns: bool = False,
-             n_jobs: int | None = None, client=None, progress: bool = True):
+             n_jobs: int | None = None, client=None, progress: bool = True) -> pd.DataFrame:
     """Conscience-only training against gold: a DataFrame, one row per (run, conscience cycle).
 
     overlaps, seeds: as :func:`scalarscope.sweep` (the holdout rotates with the seed).

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, as_completed
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 T = TypeVar("T")
 
 IDLE_SECONDS = 300  # idle workers exit after this long; the next call starts new ones
 
 
-def local_executor(n_jobs: int):
+def local_executor(n_jobs: int) -> Executor:
     """A loky process executor with ``n_jobs`` workers (reused while its size stays the same)."""
     from joblib.externals.loky import get_reusable_executor
 

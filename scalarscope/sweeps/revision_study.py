@@ -8,6 +8,7 @@ sees uplift per revision next to what each revision cost.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,12 +17,17 @@ from scalarscope.engine.revision import TARGETING, RevisionConfig
 from scalarscope.errors import ConfigError
 from scalarscope.sweeps.pool import map_ordered
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from scalarscope.engine.revision_engine import RevisionScalarScopeEngine
+
 COLUMNS = ("seed", "targeting", "cycles", "trigger_rate", "revisions", "mean_uplift", "acceptance_rate",
            "tokens_per_revision", "uplift_per_100_tokens", "mean_position", "final_score")
 
 
 def train_revision_engine(*, seed: int, cycles: int, revision: RevisionConfig, overlap: float = 0.5,
-                          config: EngineConfig | None = None):
+                          config: EngineConfig | None = None) -> RevisionScalarScopeEngine:
     """A :class:`RevisionScalarScopeEngine` in the default world (``overlap``), trained ``cycles`` cycles.
 
     Holdout transfer is not measured along the way (``transfer_every=0`` unless ``config`` says
@@ -54,7 +60,7 @@ def _one(args) -> dict:
 def compare_targeting(seeds: Sequence[int] = (0, 1, 2, 3, 4), cycles: int = 100, *,
                       revision: RevisionConfig | None = None, targetings: Sequence[str] = TARGETING,
                       overlap: float = 0.5, config: EngineConfig | None = None, workers: int = 1,
-                      window: int = 25):
+                      window: int = 25) -> pd.DataFrame:
     """Train one engine per (seed, targeting) and return a DataFrame, one row each (see ``COLUMNS``).
 
     ``revision`` sets everything but the targeting (default :class:`RevisionConfig`). ``workers``
@@ -74,7 +80,7 @@ def compare_targeting(seeds: Sequence[int] = (0, 1, 2, 3, 4), cycles: int = 100,
     return pd.DataFrame(rows, columns=[*COLUMNS, "trigger_curve"])
 
 
-def targeting_table(frame):
+def targeting_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per seed: uplift with each targeting and the difference; plus mean and std rows."""
     import pandas as pd
 

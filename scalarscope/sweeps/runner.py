@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from scalarscope.errors import SweepError
 from scalarscope.sweeps.pool import map_unordered
 from scalarscope.sweeps.spec import ROTATE, RunSpec, plan_runs
 from scalarscope.sweeps.worker import COLUMNS, run_one
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def sweep(overlaps, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE, n_evaluators: int = 5,
           n_jobs: int | None = None, client=None, transfer_probes: int = 2000, progress: bool = True,
-          connect_timeout: float = 5.0, student: str = "gru"):
+          connect_timeout: float = 5.0, student: str = "gru") -> pd.DataFrame:
     """Train one run per (overlap, seed) and measure each; returns a DataFrame, one row per run.
 
     overlaps: evaluator overlaps rho, each in [0, 1].

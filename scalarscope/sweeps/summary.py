@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PATH_A_MAX_CORRELATION = 0.05
 PATH_A_MAX_TRANSFER = 0.1
@@ -27,7 +31,7 @@ MIN_SEEDS = 5
 MIN_CEILING = 0.1  # below this agreement ceiling a ratio transfer / ceiling is noise over noise
 
 
-def summarize_sweep(df):
+def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
     """Per-overlap mean and std (over seeds) of transfer, ceiling, ratio and measured correlation.
 
     Returns a DataFrame indexed by overlap (ascending) with columns ``runs``,
