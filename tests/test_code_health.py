@@ -169,3 +169,16 @@ def test_engine_pool_record_and_overlap_reprs_are_one_short_line():
     text = repr(report)
     assert text.startswith("OverlapReport(4 evaluators, mean correlation +0.") and "'shared structure', 200 probes" in text
     assert all(len(repr(x)) < 200 and "\n" not in repr(x) for x in (engine, pool, record, report))
+
+
+def test_the_ceiling_threshold_is_defined_once_and_read_by_runs_and_sweeps():
+    from pathlib import Path
+
+    import scalarscope
+    from scalarscope.engine import records, transfer
+    from scalarscope.sweeps import summary
+
+    package = Path(scalarscope.__file__).parent
+    definitions = [str(p.relative_to(package)) for p in package.rglob("*.py") if "\nMIN_CEILING = " in p.read_text()]
+    assert definitions == ["engine/records.py"]
+    assert transfer.MIN_CEILING is records.MIN_CEILING and summary.MIN_CEILING is records.MIN_CEILING

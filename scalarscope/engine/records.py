@@ -1,7 +1,10 @@
-"""Immutable records of training: what one cycle did, and the history of a run.
+"""Records of training: what one cycle did (frozen), and the history of a run.
 
-Records hold plain Python numbers, strings and read-only numpy arrays, never tensors, so they
-can be kept, pickled, compared and plotted freely.
+A :class:`CycleRecord` is immutable: plain Python numbers, strings and read-only numpy arrays,
+never tensors, so it can be kept, pickled, compared and plotted freely. A :class:`History` is not:
+it is the engine's own growing list of records (``engine.history``, which ``run()`` returns), so a
+history kept from an earlier ``run()`` keeps growing with the engine; ``history.to_frame()`` or
+``list(history)`` is a snapshot.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from scalarscope.governor.token_pool import LedgerEntry
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics", "TransferMeasurement",
+__all__ = ["MIN_CEILING", "CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics", "TransferMeasurement",
            "frozen_array"]
 
 SEVERITIES = ("critical", "warning", "info")
+MIN_CEILING = 0.1  # below this agreement ceiling a ratio transfer / ceiling is noise over noise: reported as 0
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class TransferMeasurement:
 
     transfer: corr(internal evaluator's aggregate prediction, held-out evaluator's score).
     ceiling:  corr(training evaluators' own aggregate score, held-out score) on the same responses.
-    ratio:    transfer / ceiling (0 when the ceiling is under 0.1: nothing knowable to transfer).
+    ratio:    transfer / ceiling (0 when the ceiling is under ``MIN_CEILING``: nothing knowable to transfer).
     fidelity: corr(internal aggregate, training evaluators' aggregate): how well it learned what it saw.
     head_mae: mean absolute error of the internal evaluator's per-evaluator scores.
     """

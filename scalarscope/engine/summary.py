@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-from scalarscope.engine.default_world import build_default_world, train_default_world
 from scalarscope.engine.loop import ScalarScopeEngine
 
-__all__ = ["FINAL_PROBES", "build_default_world", "summarize", "train_default_world"]  # the last two: moved
+__all__ = ["FINAL_PROBES", "summarize"]
 
 FINAL_PROBES = 2000  # probe responses of the summary's final transfer measurement
 

@@ -26,11 +26,10 @@ from typing import NamedTuple
 import numpy as np
 
 from scalarscope.engine._checks import MAX_PROBES, check_count, check_optional_seed
-from scalarscope.engine.records import TransferMeasurement
+from scalarscope.engine.records import MIN_CEILING, TransferMeasurement
 from scalarscope.errors import MeasurementWarning
 from scalarscope.evaluators.scalar_head import safe_corr
 
-MIN_CEILING = 0.1  # below this agreement ceiling, transfer / ceiling is reported as 0
 MIN_VALID = 3  # probes every evaluator scored, needed for a correlation
 
 

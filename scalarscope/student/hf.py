@@ -222,7 +222,4 @@ def tiny_gpt2(seed: int = 0, *, tokenizer=None, n_layer: int = 2, n_embd: int = 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         model = GPT2LMHeadModel(config)
-    student = HFStudent(model, tokenizer, seed=seed, device=device, n_heads=n_heads)
-    student.spec_extra = {"factory": "tiny_gpt2", "n_layer": n_layer, "n_embd": n_embd, "n_head": n_head,
-                          "n_positions": n_positions}
-    return student
+    return HFStudent(model, tokenizer, seed=seed, device=device, n_heads=n_heads)

@@ -1,4 +1,6 @@
-"""The local process pool every study shares: joblib's loky executor.
+"""The local process pool of ``sweep`` and ``compare_targeting``: joblib's loky executor.
+(``goodhart`` runs on the same loky backend through ``joblib.Parallel``, with its own workers;
+``context_study`` runs in the calling process.)
 
 Loky starts each worker as a fresh interpreter that never re-runs the caller's ``__main__``, so a
 sweep works from a script without an ``if __name__ == "__main__":`` guard, from ``python - <

@@ -1,7 +1,7 @@
 """What one sweep run is, and the validated plan of runs a sweep executes.
 
 A sweep is the grid overlap x seed. Run ``(overlap, seed)`` trains the default world
-(:func:`scalarscope.engine.summary.train_default_world`) with ``n_evaluators`` synthetic evaluators
+(:func:`scalarscope.engine.default_world.train_default_world`) with ``n_evaluators`` synthetic evaluators
 at that overlap, built from that seed, holding out one evaluator:
 
 * ``holdout="rotate"``: the run whose seed sits at position ``i`` of the seed list holds out

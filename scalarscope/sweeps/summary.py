@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scalarscope.engine.records import MIN_CEILING  # one threshold for the run's ratio and the sweep's
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -28,7 +30,6 @@ PATH_B_CORRELATION_TOLERANCE = 0.03
 PATH_B_MIN_TRANSFER = 0.90
 PATH_B_MIN_RATIO = 0.95
 MIN_SEEDS = 5
-MIN_CEILING = 0.1  # below this agreement ceiling a ratio transfer / ceiling is noise over noise
 
 
 def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:

@@ -9,8 +9,9 @@
 - **Probes**: random word sequences from the tokenizer's ``sample_probes`` (the engine's state
   probe, off-policy probes and transfer set all draw there), and the policy's own outputs.
 
-:func:`real_judges_world` returns the pieces; ``world.engine(holdout=...)`` builds an engine and
-:func:`train_real_judges_world` trains one (what ``scalarscope run --world real-judges`` runs).
+:func:`real_judges_world` returns the pieces; ``world.engine(holdout=...)`` builds an engine (what
+``scalarscope run --world real-judges`` runs, with a token pool from its options) and
+:func:`train_real_judges_world` builds and trains one in a call.
 """
 
 from __future__ import annotations
