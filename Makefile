@@ -7,6 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# both cores; one file (a notebook's cells, a module's shared fixture) stays on one worker, in order
+XDIST ?= -n 2 --dist loadfile
 
 .PHONY: setup system-deps demo lab test test-fast test-browser results bench lint strip clean
 
@@ -34,10 +36,10 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/01_internalization.ipynb
 
 test: setup system-deps
-	$(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests $(wildcard notebooks/*.ipynb) --nbval-lax $(XDIST) -p no:cacheprovider $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest tests -m "not slow and not browser" -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -m "not slow and not browser" $(XDIST) -p no:cacheprovider $(PYTEST_ARGS)
 
 test-browser: setup system-deps
 	$(BIN)/python -m pytest tests -m browser -p no:cacheprovider $(PYTEST_ARGS)

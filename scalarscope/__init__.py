@@ -11,6 +11,7 @@ from importlib import import_module
 from scalarscope.errors import (
     CheckpointError,
     ConfigError,
+    ConfigTypeError,
     EvaluatorError,
     GeometryFileError,
     MeasurementWarning,
@@ -28,6 +29,8 @@ _LAZY = {
     "EngineConfig": "scalarscope.engine",
     "RevisionConfig": "scalarscope.engine",
     "TrainingMetrics": "scalarscope.engine",
+    "CycleRecord": "scalarscope.engine",
+    "TransferMeasurement": "scalarscope.engine",
     "History": "scalarscope.engine",
     "build_default_world": "scalarscope.engine",
     "train_default_world": "scalarscope.engine",
@@ -55,12 +58,17 @@ _LAZY = {
 }
 
 __all__ = [
-    "CheckpointError", "ConfigError", "EvaluatorError", "GeometryFileError", "MeasurementWarning", "OutputPathError",
+    "CheckpointError", "ConfigError", "ConfigTypeError", "EvaluatorError", "GeometryFileError", "MeasurementWarning", "OutputPathError",
     "ScalarScopeError", "SweepError", "UnsupportedCharacterError", *_LAZY,
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'scalarscope' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's own names and the lazy ones, so tab completion offers what ``__getattr__`` serves."""
+    return sorted(set(globals()) | set(__all__))

@@ -91,3 +91,94 @@ def test_one_evaluator_pca_agrees_with_scikit_learn():
     np.testing.assert_allclose(np.abs(report.loadings), np.abs(reference), atol=1e-10)
     np.testing.assert_array_equal(report.loadings, layout.vectors)
     assert (report.loadings.sum(axis=0) >= 0).all()
+
+
+def _public_functions():
+    """(qualified name, function) of every public function and public method of a public class,
+    over each public module's ``__all__`` (or its public names defined there)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import scalarscope
+
+    for info in pkgutil.walk_packages(scalarscope.__path__, "scalarscope."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
+            continue
+        module = importlib.import_module(info.name)
+        names = getattr(module, "__all__", None) or [n for n in vars(module) if not n.startswith("_")]
+        for name in names:
+            obj = getattr(module, name, None)
+            if getattr(obj, "__module__", None) != info.name:
+                continue  # re-exported: checked where it is defined
+            if inspect.isfunction(obj):
+                yield f"{info.name}.{name}", obj
+            elif inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    member = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+                    if not attr.startswith("_") and inspect.isfunction(member):
+                        yield f"{info.name}.{obj.__qualname__}.{attr}", member
+
+
+def test_every_public_function_has_a_return_annotation():
+    found = dict(_public_functions())
+    assert len(found) > 300  # the walk reached the whole package
+    missing = [name for name, function in found.items() if "return" not in function.__annotations__]
+    assert missing == [], f"public functions without a return annotation: {missing}"
+
+
+def test_the_top_level_package_lists_its_lazy_names():
+    import subprocess
+    import sys
+
+    import scalarscope
+
+    listed = dir(scalarscope)
+    assert set(scalarscope.__all__) <= set(listed) and "ScalarScopeEngine" in listed and "__version__" in listed
+    assert listed == sorted(listed)
+    from scalarscope import ConfigTypeError, CycleRecord, TransferMeasurement
+    from scalarscope.engine.records import CycleRecord as Record
+    from scalarscope.errors import ConfigError
+
+    assert issubclass(ConfigTypeError, ConfigError) and issubclass(ConfigTypeError, TypeError)
+    assert CycleRecord is Record and TransferMeasurement.__name__ == "TransferMeasurement"
+    code = ("import sys, scalarscope; names = dir(scalarscope); "
+            "print('torch' in sys.modules, set(scalarscope.__all__) <= set(names))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]  # a fresh session lists the lazy names without importing them
+
+
+def test_engine_pool_record_and_overlap_reprs_are_one_short_line():
+    from scalarscope.engine import EngineConfig, ScalarScopeEngine
+    from scalarscope.evaluators import analyze_overlap, correlated_evaluators
+    from scalarscope.governor import GovernorConfig, TokenPool
+
+    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=64, max_tokens_total=1000))
+    engine = ScalarScopeEngine(evaluators=correlated_evaluators(3, 0.5, seed=0), holdout="calibration", seed=0,
+                               token_pool=pool, config=EngineConfig(batch_size=4, max_new_tokens=8, probe_batch=2,
+                                                                    state_probe_size=4, transfer_every=2))
+    assert repr(engine) == ("ScalarScopeEngine(student=CharStudent, evaluators=[correctness, coherence, calibration], "
+                            "holdout='calibration', cycle=0, reward_source='evaluators')")
+    record = engine.step()
+    assert "cycle=1," in repr(engine)
+    assert repr(pool) == f"TokenPool(64 tokens per cycle, fixed, run cap 1,000; spent {pool.spent_total} in 1 cycles)"
+    assert repr(record) == (f"CycleRecord(cycle=0, status='ok', mean_score={record.metrics.mean_score:.3f}, "
+                            f"tokens_used={record.metrics.tokens_used}, transfer={record.transfer.transfer:.3f})")
+    assert "transfer" not in repr(engine.step())  # measured every 2 cycles
+    report = analyze_overlap(correlated_evaluators(4, 0.9, seed=0), n_probes=200)
+    text = repr(report)
+    assert text.startswith("OverlapReport(4 evaluators, mean correlation +0.") and "'shared structure', 200 probes" in text
+    assert all(len(repr(x)) < 200 and "\n" not in repr(x) for x in (engine, pool, record, report))
+
+
+def test_the_ceiling_threshold_is_defined_once_and_read_by_runs_and_sweeps():
+    from pathlib import Path
+
+    import scalarscope
+    from scalarscope.engine import records, transfer
+    from scalarscope.sweeps import summary
+
+    package = Path(scalarscope.__file__).parent
+    definitions = [str(p.relative_to(package)) for p in package.rglob("*.py") if "\nMIN_CEILING = " in p.read_text()]
+    assert definitions == ["engine/records.py"]
+    assert transfer.MIN_CEILING is records.MIN_CEILING and summary.MIN_CEILING is records.MIN_CEILING

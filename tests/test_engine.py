@@ -217,20 +217,28 @@ def test_budget_change_applies_to_next_cycle(small_config):
 
 
 def test_adaptive_engine_gives_hard_prompts_more_tokens():
-    """With a tight adaptive budget, the prompt the internal evaluator predicts weakest gets the most."""
+    """With a tight adaptive budget, the prompt the internal evaluator predicts weakest gets the most:
+    read from the token limits the engine hands its student, not from the pool."""
     config = EngineConfig(batch_size=16, max_new_tokens=16, probe_batch=4, transfer_every=0)
     pool = TokenPool(GovernorConfig(max_tokens_per_cycle=128, budget_strategy="adaptive", min_tokens_per_prompt=0))
     engine = ScalarScopeEngine(token_pool=pool, seed=0, config=config)
     engine.run(30, progress=False)
     prompts = list(engine.prompts[:4])
     difficulty = engine._difficulty(prompts)
-    engine.run_cycle(prompts)
-    grants = engine.token_pool.ledger[-1]
-    assert grants.granted <= 128
-    engine.token_pool.open_cycle(10**6)
-    shares = engine.token_pool.allocate(np.full(4, 64), difficulty)
-    engine.token_pool.close_cycle(0)
-    assert shares[np.argmax(difficulty)] > shares[np.argmin(difficulty)]
+    limits_seen = []
+    generate = engine.model.generate
+
+    def spy(prompt_ids, row_prompt, max_new_tokens, **kwargs):
+        limits_seen.append((np.array(row_prompt), np.array(max_new_tokens)))
+        return generate(prompt_ids, row_prompt, max_new_tokens, **kwargs)
+
+    engine.model.generate = spy
+    record = engine.run_cycle(prompts)
+    (row_prompt, limits), = limits_seen
+    per_prompt = np.bincount(row_prompt, limits, minlength=4)
+    assert per_prompt[np.argmax(difficulty)] > per_prompt[np.argmin(difficulty)], (difficulty, per_prompt)
+    assert len(set(limits.tolist())) > 1  # an even split would give every response the same limit
+    assert record.metrics.tokens_used <= limits.sum() <= record.ledger.granted <= 128
 
 
 class _InterruptOnce:

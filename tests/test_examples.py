@@ -42,8 +42,27 @@ def test_revision_demo_compares_targeted_and_random_rewrites():
     assert (EXAMPLES / "revision_demo.py").exists(), "examples/revision_demo.py (the README's revision example) is missing"
     done = run_example("revision_demo.py", "--seeds", "1", "--cycles", "8")
     assert done.returncode == 0, done.stderr
-    assert "uplift_weakest-token" in done.stdout and "uplift_random" in done.stdout
-    assert "tokens_per_revision" in done.stdout
+    uplifts, costs = (_table(block) for block in done.stdout.strip().split("\n\n"))
+    assert uplifts["0"] == uplifts["mean"]  # one seed: its row is the mean
+    random, targeted, difference = uplifts["0"]
+    assert difference == pytest.approx(targeted - random, abs=0.0015)  # printed to 3 decimals
+    for trigger_rate, revisions, acceptance_rate, tokens_per_revision, _ in (costs["random"], costs["weakest-token"]):
+        assert 0 < trigger_rate <= 1 and 0 <= acceptance_rate <= 1 and revisions >= 1
+        assert 0 < tokens_per_revision <= 16  # EngineConfig().max_new_tokens
+
+
+def _table(block: str) -> dict[str, list[float]]:
+    """A printed DataFrame as {row label: numbers}; header lines (no numbers) are skipped."""
+    rows = {}
+    for line in block.splitlines():
+        label, *cells = line.split()
+        try:
+            numbers = [float(c) for c in cells]
+        except ValueError:
+            continue
+        if numbers:
+            rows[label] = numbers
+    return rows
 
 
 @pytest.mark.parametrize("name", ["basic_training.py", "geometry_export_demo.py", "revision_demo.py"])

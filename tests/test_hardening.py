@@ -133,10 +133,8 @@ def test_cli_negative_cycles_is_an_error(capsys):
     ({"n": 10_000}, r"n must be <= 64, got 10000"),
 ])
 def test_correlated_evaluators_refuse_float_seeds_and_huge_counts_at_once(kwargs, match):
-    start = time.perf_counter()
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(ConfigError, match=match):  # benchmarks/bench_checks.py times the refusal
         correlated_evaluators(**({"n": 3, "overlap": 0.5} | kwargs))
-    assert time.perf_counter() - start < 1.0
     assert len(correlated_evaluators(64, 0.5)) == 64
 
 
@@ -219,9 +217,7 @@ def test_evaluator_time_limit_records_an_evaluator_error_and_the_cycle_goes_on()
     evaluators = [*correlated_evaluators(2, 0.5, seed=0), with_timeout(as_evaluator(slow), seconds=0.2)]
     engine = ScalarScopeEngine(evaluators=evaluators, seed=0, config=SMALL)
     hang.set()
-    start = time.perf_counter()
-    record = engine.run_cycle("hello")
-    assert time.perf_counter() - start < 10
+    record = engine.run_cycle("hello")  # benchmarks/bench_checks.py times it
     errors = [f for f in record.failures if f.category == "evaluator_error"]
     assert errors and "did not answer within 0.2 s" in errors[0].description
     assert "failed on 1 response(s)" in errors[0].description  # the next calls run on a fresh thread
@@ -284,10 +280,8 @@ def test_run_cycle_prompt_must_be_text(engine, prompt, match):
     (2.5, r"n must be an int >= 3, got 2\.5"),
 ])
 def test_holdout_transfer_probe_count_is_checked_before_allocating(engine, n, match):
-    start = time.perf_counter()
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(ConfigError, match=match):  # benchmarks/bench_checks.py times the refusal
         engine.holdout_transfer(n)
-    assert time.perf_counter() - start < 1.0
     with pytest.raises(ConfigTypeError, match=r"seed must be an int or None, got 1\.5"):
         engine.holdout_transfer(10, seed=1.5)
 
@@ -378,12 +372,10 @@ def odd_files(tmp_path):
 def test_load_geometry_refuses_odd_input_with_its_own_error(odd_files, name, match):
     from scalarscope.export import load_geometry, validate_geometry
 
-    start = time.perf_counter()
     with pytest.raises(GeometryFileError, match=rf"{name}: .*\[contract rule \d\]"):
-        load_geometry(odd_files / name)
+        load_geometry(odd_files / name)  # benchmarks/bench_checks.py times it
     found = [str(v) for v in validate_geometry(odd_files / name)]
     assert any(re.search(match, v) for v in found), found
-    assert time.perf_counter() - start < 5.0
 
 
 def test_validate_cli_reports_odd_files_and_exits_1(odd_files, capsys):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _protocols import mismatches
 
 pytest.importorskip("transformers")
 
@@ -29,7 +31,7 @@ def _prompts(student, *texts):
 
 def test_tiny_gpt2_serves_the_protocols_but_not_the_gru_speed_path():
     student = tiny_gpt2(seed=0)
-    assert isinstance(student, Student) and isinstance(student.tokenizer, Tokenizer)
+    assert mismatches(student, Student) == [] and mismatches(student.tokenizer, Tokenizer) == []
     assert not isinstance(student, SharedPromptStudent)
     tok = student.tokenizer
     assert (tok.pad_id, tok.bos_id, tok.eos_id) == (0, 1, 2)  # the default world's ids
@@ -231,14 +233,28 @@ def test_distinct_bigrams_count_for_any_vocabulary():
     check()
 
 
-def test_the_state_read_in_the_update_pass_is_the_state_the_cycle_starts_from():
+def test_the_recorded_state_is_the_student_as_the_cycle_began():
+    """Rebuilt outside the engine: the fixed state probe from the engine's seed (checked against the
+    engine's own scores of it), read by a copy of the student taken before the step through its
+    public teacher-forced ``forward``."""
     engine = ScalarScopeEngine(model=tiny_gpt2(seed=1), evaluators=correlated_evaluators(3, 0.5, seed=1),
                                config=SMALL, seed=1)
+    tok = engine.tokenizer
+    probe = tok.sample_probes(SMALL.state_probe_size, SMALL.probe_length, np.random.default_rng([1, 2**32 + 7]))
+    texts = tok.decode_batch(probe, np.full(len(probe), probe.shape[1]))
+    scores = np.array([[e("judge this:", t) for e in engine.evaluators] for t in texts])
+    np.testing.assert_allclose(scores, engine.state_probe_scores, atol=1e-12)  # the same probe as the engine's
+    prompt = [tok.encode("judge this:")]
     for _ in range(3):
-        before = engine.state_probe_predictions()
+        before = copy.deepcopy(engine.model)
         record = engine.step()
-        np.testing.assert_allclose(record.state, before.ravel(), atol=1e-5)
-    assert not np.allclose(engine.state_probe_predictions().ravel(), record.state)  # the update moved it
+        with torch.no_grad():
+            values = before.forward(prompt, np.zeros(len(probe), dtype=int), probe)[1].double().numpy()
+        expected = 1 / (1 + np.exp(-values.sum(axis=1)))  # [S, H]: the head's squashed sums
+        np.testing.assert_allclose(record.state, expected.ravel(), atol=1e-5)
+    with torch.no_grad():
+        after = engine.model.forward(prompt, np.zeros(len(probe), dtype=int), probe)[1].double().numpy()
+    assert not np.allclose(1 / (1 + np.exp(-after.sum(axis=1))).ravel(), record.state, atol=1e-6)  # it moved
 
 
 def test_gpt2_under_its_own_conscience_resumes_exactly(tmp_path):

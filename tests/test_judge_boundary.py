@@ -158,8 +158,15 @@ def test_prefix_feedback_sums_to_the_sequence_score(rows):
     assert inner.batch_calls == 2  # one call for the sequences, one for every prefix of the batch
 
 
-def test_score_table_spreads_a_sequence_only_judge_as_the_policy_update_does():
-    evaluators = [correlated_evaluators(1, 0.0, seed=1)[0], CountingJudge()]
+def test_the_policy_reward_spreads_a_sequence_only_judge_over_the_response():
+    """Per token: the mean over the judges that answered of their token feedback, a sequence-only
+    judge counting as its score / length; a judge that failed on a response is left out of it."""
+    def picky(prompt: str, response: str) -> float:
+        if response == "ab":
+            raise RuntimeError("refuses short answers")
+        return 0.25
+
+    evaluators = [correlated_evaluators(1, 0.0, seed=1)[0], CountingJudge(), as_evaluator(picky, name="picky")]
     tok = CharTokenizer()
     responses = ["hello", "ab", "xyzzy ok"]
     ids = np.zeros((3, 8), dtype=np.int64)
@@ -168,9 +175,18 @@ def test_score_table_spreads_a_sequence_only_judge_as_the_policy_update_does():
     lengths = np.array([len(r) for r in responses])
     table = score_responses(evaluators, ["q"] * 3, responses, prompt_ids=[tok.encode("q")] * 3,
                             response_ids=ids, lengths=lengths)
-    feedback = table.token_feedback(lengths)
-    np.testing.assert_allclose(feedback[:, :, 1].sum(1), table.sequence[:, 1])
-    np.testing.assert_allclose(feedback.mean(-1), token_rewards(table, np.array([0, 1]), lengths, 8), atol=1e-12)
+    assert table.has_tokens.tolist() == [True, False, False] and table.valid[:, 2].tolist() == [True, False, True]
+    rewards = token_rewards(table, np.array([0, 1, 2]), lengths, 8)
+    vowels = [2 / 5, 1 / 2, 1 / 8]  # "hello", "ab", "xyzzy ok"
+    for b, response in enumerate(responses):
+        for t in range(8):
+            if t >= len(response):
+                assert rewards[b, t] == 0.0
+                continue
+            parts = [table.tokens[b, t, 0], vowels[b] / len(response)] + ([0.25 / len(response)] if b != 1 else [])
+            assert rewards[b, t] == pytest.approx(np.mean(parts), abs=1e-12), (b, t)
+    # a sequence-only judge alone: its token rewards add up to its score
+    np.testing.assert_allclose(token_rewards(table, np.array([1]), lengths, 8).sum(1), vowels, atol=1e-12)
 
 
 def test_score_cache_is_a_bounded_lru_with_a_hit_rate():

@@ -74,8 +74,25 @@ def test_decoding_returns_the_hidden_states_a_full_pass_computes():
     np.testing.assert_allclose(stepped, values.numpy()[1:], atol=1e-5)
 
 
-def test_the_default_student_implements_the_protocol():
-    from scalarscope.student.protocol import Student
+def test_the_default_student_implements_the_protocols():
+    from _protocols import mismatches
 
-    assert isinstance(default_student(seed=0), Student)
-    assert not isinstance(object(), Student)
+    from scalarscope.student.protocol import SharedPromptStudent, Student, Tokenizer
+
+    student = default_student(seed=0)
+    assert mismatches(student, Student) == [] and mismatches(student, SharedPromptStudent) == []
+    assert mismatches(student.tokenizer, Tokenizer) == []
+
+    class Renamed:  # the right names with the wrong parameters: isinstance accepts it, the check does not
+        vocab_size = pad_id = bos_id = eos_id = 0
+
+        def normalize(self, text, *, what="text"): ...
+        def encode(self, txt): ...
+        def decode_batch(self, ids, lengths, extra): ...
+        def offsets(self, ids): ...
+        def sample_probes(self, n, length, rng): ...
+
+    assert isinstance(Renamed(), Tokenizer)
+    found = mismatches(Renamed(), Tokenizer)
+    assert found[0] == "decode_batch: extra parameters without defaults" and found[1].startswith("encode(txt) differs")
+    assert len(found) == 2

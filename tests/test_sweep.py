@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import numpy as np
 import pandas as pd
@@ -84,17 +83,39 @@ def test_summary_and_verdicts_agree_with_the_rows(path_sweep):
     at = path_sweep[path_sweep["overlap"] == 0.87]["transfer"].to_numpy()
     assert summary.loc[0.87, "transfer_mean"] == pytest.approx(np.mean(at))
     assert summary.loc[0.87, "transfer_std"] == pytest.approx(np.std(at, ddof=1))
-    a, b, mono = path_verdicts(path_sweep, min_seeds=SEEDS)
-    zero = path_sweep[path_sweep["overlap"] == 0.0]
-    assert a.holds == (abs(zero["mean_correlation"].mean()) <= 0.05 and abs(zero["transfer"].mean()) <= 0.1)
-    rows = path_sweep[path_sweep["overlap"] == 0.87]
-    assert b.overlap == 0.87
-    assert b.holds == (rows["transfer"].mean() >= max(0.9, 0.95 * rows["ceiling"].mean()))
-    means = [path_sweep[path_sweep["overlap"] == o]["transfer"].mean() for o in OVERLAPS]
-    errors = [path_sweep[path_sweep["overlap"] == o]["transfer"].std() / np.sqrt(SEEDS) for o in OVERLAPS]
-    assert mono.holds == all(means[i + 1] >= means[i] - 2 * np.hypot(errors[i], errors[i + 1]) for i in range(2))
+    a, b, mono = path_verdicts(path_sweep, min_seeds=SEEDS)  # the tests above check the same thresholds
+    assert (a.holds, b.holds, mono.holds) == (True, True, True), (a.detail, b.detail, mono.detail)
+    assert (a.overlap, b.overlap, a.runs, b.runs) == (0.0, 0.87, SEEDS, SEEDS)
     assert not path_verdicts(path_sweep[path_sweep["overlap"] > 0])[2].holds  # two overlaps show no trend
     assert not path_verdicts(path_sweep)[0].holds  # the claim needs >= 5 seeds; 3 is not enough
+
+
+def _frame(rows: list[tuple[float, float, float, float]], seeds: int = 5) -> pd.DataFrame:
+    """A hand-made sweep: (overlap, mean_correlation, transfer, ceiling) repeated for each seed."""
+    return pd.DataFrame([{"overlap": o, "seed": s, "mean_correlation": c, "transfer": t, "ceiling": m}
+                         for o, c, t, m in rows for s in range(seeds)])
+
+
+def test_verdicts_on_hand_made_sweeps():
+    good = [(0.0, 0.01, 0.05, 0.2), (0.5, 0.5, 0.6, 0.7), (0.87, 0.86, 0.93, 0.95)]
+    a, b, mono = path_verdicts(_frame(good))
+    assert (a.holds, b.holds, mono.holds) == (True, True, True)
+    # Path A fails on a correlated "orthogonal" set or on transfer at overlap 0
+    assert not path_verdicts(_frame([(0.0, 0.08, 0.05, 0.2), *good[1:]]))[0].holds
+    assert not path_verdicts(_frame([(0.0, 0.01, 0.15, 0.2), *good[1:]]))[0].holds
+    # Path B: 0.93 >= 0.9 but < 0.95 x 0.99; and 0.89 < 0.9 whatever the ceiling
+    assert not path_verdicts(_frame([*good[:2], (0.87, 0.86, 0.93, 0.99)]))[1].holds
+    assert not path_verdicts(_frame([*good[:2], (0.87, 0.86, 0.89, 0.9)]))[1].holds
+    # Path B reads the overlap whose measured correlation is nearest 0.87, not the nominal 0.87
+    shifted = path_verdicts(_frame([good[0], (0.5, 0.88, 0.95, 0.96), (0.87, 0.7, 0.5, 0.9)]))[1]
+    assert shifted.overlap == 0.5 and shifted.holds
+    # monotonic: identical seeds have no noise, so any drop is beyond it; a rise is fine
+    assert not path_verdicts(_frame([good[0], (0.5, 0.5, 0.95, 0.96), good[2]]))[2].holds
+    noisy = _frame(good)
+    noisy.loc[noisy["overlap"] == 0.5, "transfer"] = [0.1, 1.9, 0.1, 1.9, 0.1]  # mean 0.82, s.e. 0.44
+    noisy.loc[noisy["overlap"] == 0.87, "transfer"] = 0.5  # a drop of 0.32 < 2 x 0.44: within the noise
+    assert path_verdicts(noisy)[2].holds
+    assert not path_verdicts(_frame(good, seeds=4))[0].holds  # fewer than 5 seeds
 
 
 def test_results_document_quotes_the_sweep_and_the_original(path_sweep, tmp_path):
@@ -146,20 +167,16 @@ def test_scalarscope_sweep_is_the_function_and_holdout_none_gives_nan():
     ({"n_jobs": 0}, r"n_jobs must be an int >= 1"),
 ])
 def test_bad_input_raises_sweep_error_at_once(kwargs, match):
-    start = time.perf_counter()
-    with pytest.raises(SweepError, match=match) as info:
+    with pytest.raises(SweepError, match=match) as info:  # benchmarks/bench_checks.py times the refusal
         _tiny(**kwargs)
     assert isinstance(info.value, ValueError)
-    assert time.perf_counter() - start < 5.0
 
 
 def test_unreachable_scheduler_fails_within_the_timeout():
     pytest.importorskip("distributed")
     address = f"tcp://127.0.0.1:{_free_port()}"
-    start = time.perf_counter()
     with pytest.raises(SweepError, match=rf"cannot reach the Dask scheduler at '{address}' within 2 s"):
-        _tiny(client=address, connect_timeout=2.0)
-    assert time.perf_counter() - start < 8.0
+        _tiny(client=address, connect_timeout=2.0)  # benchmarks/bench_checks.py times it
 
 
 def test_a_failing_run_is_reported_by_its_overlap_and_seed(monkeypatch):

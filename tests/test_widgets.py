@@ -50,8 +50,9 @@ def tips(panel_view) -> np.ndarray:
     return np.column_stack([np.asarray(data.x, dtype=float), np.asarray(data.y, dtype=float)])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def engine():
+    """A fresh engine per test: no test sees cycles or budget changes another one made."""
     config = EngineConfig(batch_size=16, max_new_tokens=12, probe_batch=8, transfer_every=5, transfer_probes=64)
     pool = TokenPool(GovernorConfig(max_tokens_per_cycle=16 * 12))
     return ScalarScopeEngine(evaluators=correlated_evaluators(5, 0.8, seed=3), token_pool=pool, holdout="clarity",
@@ -168,6 +169,7 @@ def test_governor_changes_apply_from_the_next_cycle(engine):
 
 # -- training dashboard --------------------------------------------------------------------------------
 def test_dashboard_step_redraws_every_view_with_one_message(engine):
+    engine.run(2, progress=False)  # a history to redraw: on a fresh engine the spectrum view has nothing yet
     dashboard = TrainingDashboard(engine, frame_interval=0.0)
     views = (dashboard.spectrum, dashboard.pca, dashboard.curves, dashboard.tokens)
     counters = [sent(view.figure) for view in views]
@@ -234,6 +236,7 @@ def test_internal_heads_move_towards_the_evaluators():
 
 
 def test_export_button_writes_a_valid_desktop_file(engine, tmp_path):
+    engine.run(6, progress=False)
     dashboard = TrainingDashboard(engine, export_path=tmp_path / "run.json")
     dashboard.export.button.click()
     path = dashboard.export.last_path
@@ -246,6 +249,7 @@ def test_export_button_writes_a_valid_desktop_file(engine, tmp_path):
 
 
 def test_static_dashboard_figures_show_the_history(engine):
+    engine.run(11, progress=False)
     figures = dashboard_figures(engine)
     assert set(figures) == {"spectrum", "pca", "curves", "tokens"}
     assert all(type(f) is go.Figure for f in figures.values())
@@ -253,6 +257,7 @@ def test_static_dashboard_figures_show_the_history(engine):
     np.testing.assert_allclose(figures["curves"].data[0].y, frame["mean_score"])
     np.testing.assert_allclose(figures["tokens"].data[0].y, frame["tokens_granted"])
     np.testing.assert_allclose(figures["curves"].data[5].y, engine.history.transfer_frame()["transfer"])
+    assert len(figures["curves"].data[0].y) == 11 and len(figures["curves"].data[5].y) == 3  # cycles 0, 5, 10
 
 
 # -- other static figures ----------------------------------------------------------------------------

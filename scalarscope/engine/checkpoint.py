@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +26,10 @@ from scalarscope.engine import _codec
 from scalarscope.engine._checkpoint_file import FORMAT, MAX_BYTES, _checkpoint_path, _read, tensor_digest
 from scalarscope.engine.records import History
 from scalarscope.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from scalarscope.engine.loop import ScalarScopeEngine
+    from scalarscope.student.protocol import Student
 
 _FINGERPRINT_TOLERANCE = 1e-6
 
@@ -76,7 +81,7 @@ def _save(engine, path) -> Path:
     return atomic_write(path, lambda handle: handle.write(data))
 
 
-def load_engine(cls, path, *, evaluators=None, model=None):
+def load_engine(cls, path, *, evaluators=None, model=None) -> ScalarScopeEngine:
     """Rebuild the engine saved at ``path``; ``evaluators`` for a set that is not synthetic,
     ``model`` to load the weights into a student you built (otherwise rebuilt from its spec)."""
     from scalarscope.engine._spec_checks import check_spec, check_tensors
@@ -151,7 +156,7 @@ def student_spec(model) -> dict:
     return spec
 
 
-def build_student(spec: dict):
+def build_student(spec: dict) -> Student:
     """A student with the structure ``spec`` describes (weights initialised, to be loaded)."""
     kind = spec.get("kind")
     if kind == "gru":

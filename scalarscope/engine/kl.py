@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 
-def frozen_copy(model):
+def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
     """A deep copy of ``model`` with every parameter's ``requires_grad`` off, in eval mode."""
     reference = copy.deepcopy(model)
     for parameter in reference.parameters():

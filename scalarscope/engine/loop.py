@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,12 @@ from scalarscope.evaluators.synthetic import correlated_evaluators
 from scalarscope.geometry import GeometryTracker, dimension_collapsed, normalized_spectrum
 from scalarscope.governor import GovernorConfig, TokenPool
 from scalarscope.student import default_student
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scalarscope.engine.records import TransferMeasurement
+    from scalarscope.geometry import EvaluatorLayout
 
 
 class ScalarScopeEngine(Steering):
@@ -133,7 +140,7 @@ class ScalarScopeEngine(Steering):
                             refresh=False)
         return self.history
 
-    def holdout_transfer(self, n: int = 2000, *, probes="random", seed: int | None = None):
+    def holdout_transfer(self, n: int = 2000, *, probes="random", seed: int | None = None) -> TransferMeasurement:
         """Holdout transfer now, with its interval, null and both ceilings, on ``n`` fresh probes of
         ``probes``: "random", "policy" or a sequence of response texts (:func:`measure_transfer`)."""
         return measure_transfer(self.context, cycle=self.cycle, n=n, probes=probes, seed=seed)
@@ -153,14 +160,14 @@ class ScalarScopeEngine(Steering):
             the checkpoint's spec)."""
         return load_engine(cls, path, evaluators=evaluators, model=model)
 
-    def export_geometry(self, path, **kwargs):
+    def export_geometry(self, path, **kwargs) -> Path:
         """Write this run as a ScalarScope-Desktop geometry file (see :mod:`scalarscope.export`)."""
         from scalarscope.engine.geometry_run import run_geometry
         from scalarscope.export import write_geometry
 
         return write_geometry(run_geometry(self, **kwargs), path)
 
-    def export_onnx(self, path, **kwargs):
+    def export_onnx(self, path, **kwargs) -> Path:
         """Write the student and its internal evaluator as ONNX (see :func:`scalarscope.onnx.export_onnx`)."""
         from scalarscope.onnx.export import export_onnx
 
@@ -220,7 +227,7 @@ class ScalarScopeEngine(Steering):
         plus its uncertainty (spread over samples) and disagreement (spread over heads). Unseen: 1."""
         return np.array([self._prompt_memory.get(p, 1.0) for p in prompts])
 
-    def evaluator_layout(self, n_probes: int = 1000, *, seed: int = 0):
+    def evaluator_layout(self, n_probes: int = 1000, *, seed: int = 0) -> EvaluatorLayout:
         """True evaluators and the internal heads in one 2-D frame (see :func:`probes.evaluator_layout`)."""
         return probes.evaluator_layout(self.context, n_probes=n_probes, seed=seed)
 
@@ -281,6 +288,12 @@ class ScalarScopeEngine(Steering):
             self.geometry.update(record.state)
         self._collapsed = bool(len(self.history)) and dimension_collapsed(self.history[-1].effective_dim,
                                                                             len(self.history), GEOMETRY_WINDOW)
+
+    def __repr__(self) -> str:
+        """One line from public attributes: student, evaluators, holdout, cycle and reward source."""
+        names = ", ".join(e.name for e in self.evaluators)
+        return (f"{type(self).__name__}(student={type(self.model).__name__}, evaluators=[{names}], "
+                f"holdout={self.holdout!r}, cycle={self.cycle}, reward_source={self.reward_source!r})")
 
 
 def _default_pool(config: EngineConfig, revision: Revision | None) -> TokenPool:

@@ -14,6 +14,8 @@ from scalarscope.geometry import layout_from_scores
 
 if TYPE_CHECKING:
     from scalarscope.engine.context import RunContext
+    from scalarscope.evaluators.base import ScoreTable
+    from scalarscope.geometry import EvaluatorLayout
 
 STATE_PROMPT = "judge this:"
 
@@ -26,7 +28,7 @@ def predict_probes(context: RunContext, prompt_ids: list[np.ndarray], prompt_ind
     return predicted_scores(values, np.full(len(ids), ids.shape[1]))
 
 
-def score_probes(context: RunContext, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
+def score_probes(context: RunContext, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray) -> ScoreTable:
     """Every evaluator's :class:`ScoreTable` for probe responses ``ids`` [n, L] answering
     ``prompts[prompt_index]``."""
     tok = context.tokenizer
@@ -48,13 +50,14 @@ def score_state_probe(context: RunContext, ids: np.ndarray) -> np.ndarray:
     return table.sequence
 
 
-def predict_and_score(context: RunContext, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray):
+def predict_and_score(context: RunContext, prompts: list[str], prompt_index: np.ndarray, ids: np.ndarray
+                      ) -> tuple[np.ndarray, ScoreTable]:
     """:func:`predict_probes` and :func:`score_probes` of the same probes."""
     prompt_ids = [context.tokenizer.encode(p, what="prompt") for p in prompts]
     return predict_probes(context, prompt_ids, prompt_index, ids), score_probes(context, prompts, prompt_index, ids)
 
 
-def evaluator_layout(context: RunContext, *, n_probes: int = 1000, seed: int = 0):
+def evaluator_layout(context: RunContext, *, n_probes: int = 1000, seed: int = 0) -> EvaluatorLayout:
     """True evaluators and the internal heads in one 2-D frame, on ``n_probes`` fixed random probes.
 
     Returns a :class:`scalarscope.geometry.EvaluatorLayout` (evaluator loadings on the first two

@@ -1,7 +1,10 @@
-"""Immutable records of training: what one cycle did, and the history of a run.
+"""Records of training: what one cycle did (frozen), and the history of a run.
 
-Records hold plain Python numbers, strings and read-only numpy arrays, never tensors, so they
-can be kept, pickled, compared and plotted freely.
+A :class:`CycleRecord` is immutable: plain Python numbers, strings and read-only numpy arrays,
+never tensors, so it can be kept, pickled, compared and plotted freely. A :class:`History` is not:
+it is the engine's own growing list of records (``engine.history``, which ``run()`` returns), so a
+history kept from an earlier ``run()`` keeps growing with the engine; ``history.to_frame()`` or
+``list(history)`` is a snapshot.
 """
 
 from __future__ import annotations
@@ -10,16 +13,21 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scalarscope._numeric import frozen_array
 from scalarscope.governor.token_pool import LedgerEntry
 
-__all__ = ["STATUSES", "CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics",
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MIN_CEILING", "STATUSES", "CycleRecord", "FailureEvent", "History", "RevisionOutcome", "TrainingMetrics",
            "TransferMeasurement", "frozen_array"]
 
 SEVERITIES = ("critical", "warning", "info")
+MIN_CEILING = 0.1  # below this agreement ceiling a ratio transfer / ceiling is noise over noise: not measured (NaN)
 
 # A cycle's status, most serious first (a cycle gets the first that applies).
 STATUSES = {
@@ -49,7 +57,7 @@ class TransferMeasurement:
 
     transfer: corr(internal evaluator's aggregate prediction, held-out evaluator's score).
     ceiling:  corr(training evaluators' own equal-weight aggregate score, held-out score) on the same responses.
-    ratio:    transfer / ceiling (NaN when the ceiling is under 0.1: nothing knowable to transfer).
+    ratio:    transfer / ceiling (NaN when the ceiling is under ``MIN_CEILING``: nothing knowable to transfer).
     fidelity: corr(internal aggregate, training evaluators' aggregate): how well it learned what it saw.
     head_mae: mean absolute error of the internal evaluator's per-evaluator scores.
     distribution: what the probes were: "random" (uniform text), "policy" (the policy's samples), "texts".
@@ -169,6 +177,13 @@ class CycleRecord:
     effective_dim: float = 0.0  # participation ratio of the trailing window (0 until defined)
     reward_source: str = "evaluators"  # what the policy learned from this cycle ("evaluators" | "conscience")
 
+    def __repr__(self) -> str:
+        """One line: the arrays and the full metrics stay out (see :meth:`row` for every number)."""
+        transfer = "" if self.transfer is None else f", transfer={self.transfer.transfer:.3f}"
+        failures = f", failures={len(self.failures)}" if self.failures else ""
+        return (f"CycleRecord(cycle={self.cycle}, status={self.status!r}, mean_score={self.metrics.mean_score:.3f}, "
+                f"tokens_used={self.metrics.tokens_used}{transfer}{failures})")
+
     def row(self) -> dict[str, object]:
         """One flat row for :meth:`History.to_frame`."""
         row: dict[str, object] = {"cycle": self.cycle, "status": self.status, "reward_source": self.reward_source}
@@ -216,7 +231,7 @@ class History:
             return np.zeros((0, 0))
         return np.stack([r.state for r in self._records])
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """A pandas DataFrame, one row per cycle (per-evaluator scores as ``score_<name>``).
 
         Holdout transfer is measured every few cycles, not every cycle: it is in
@@ -249,7 +264,7 @@ class History:
         table = self.to_frame().tail(5)[columns].to_html(index=False, float_format="{:.3f}".format, na_rep="NaN")
         return f"<p><b>{html.escape(repr(self))}</b></p>{table}"
 
-    def transfer_frame(self):
+    def transfer_frame(self) -> pd.DataFrame:
         """A DataFrame of the holdout-transfer measurements, one row per measurement."""
         import pandas as pd
 

@@ -45,14 +45,13 @@ import numpy as np
 
 from scalarscope.engine import transfer_stats
 from scalarscope.engine._checks import MAX_PROBES, check_count, check_optional_seed
-from scalarscope.engine.records import TransferMeasurement
+from scalarscope.engine.records import MIN_CEILING, TransferMeasurement
 from scalarscope.errors import ConfigError, MeasurementWarning
 from scalarscope.evaluators.scalar_head import safe_corr
 
 if TYPE_CHECKING:
     from scalarscope.engine.context import RunContext
 
-MIN_CEILING = 0.1  # below this agreement ceiling, transfer / ceiling is not measured (NaN)
 MIN_VALID = 3  # probes every evaluator scored, needed for a correlation
 DISTRIBUTIONS = ("random", "policy")  # or a sequence of texts: "texts"
 

@@ -111,7 +111,8 @@ class RowOffsets:
         return self._rows[b]
 
 
-def prefix_feedback_rows(evaluator, prompts, responses, offsets: RowOffsets, rows: list[int]):
+def prefix_feedback_rows(evaluator, prompts, responses, offsets: RowOffsets, rows: list[int]
+                         ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
     """Prefix-difference token feedback of ``rows``: {row: feedback [T]} and {row: problem}."""
     texts, problems = {}, {}
     for b in rows:
@@ -134,7 +135,8 @@ def prefix_feedback_rows(evaluator, prompts, responses, offsets: RowOffsets, row
     return feedback, problems
 
 
-def char_feedback_rows(evaluator, prompts, responses, offsets: RowOffsets, rows: list[int]):
+def char_feedback_rows(evaluator, prompts, responses, offsets: RowOffsets, rows: list[int]
+                       ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
     """Per-character feedback summed onto tokens for ``rows``: {row: feedback [T]}, {row: problem}."""
     feedback, problems = {}, {}
     for b in rows:

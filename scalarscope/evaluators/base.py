@@ -12,8 +12,9 @@ is a recorded failure, never a score). A plain function is accepted and wrapped 
   offsets (:mod:`scalarscope.evaluators.alignment`);
 - ``token_feedback = "prefix"`` (see :func:`prefix_feedback`): a sequence-only judge whose token
   feedback is ``score(prefix_t) - score(prefix_{t-1})``, which sums to its sequence score;
-- otherwise a judge is *sequence-only*: its token feedback is its sequence score spread evenly over
-  the response's tokens (:meth:`ScoreTable.token_feedback`, the rule the policy update uses).
+- otherwise a judge is *sequence-only*: the table holds no token feedback for it
+  (``has_tokens`` False), and the policy update spreads its sequence score evenly over the
+  response's tokens.
 
 Synthetic evaluators sharing a ``world`` with a vectorised ``score_batch`` on token ids are scored
 together in one call. Caching lives in :mod:`scalarscope.evaluators.cache`, the TRL bridge in
@@ -185,17 +186,6 @@ class ScoreTable:
                 if b in row_at and i in col_at]
         return ScoreTable(self.sequence[np.ix_(index, cols)], self.tokens[index][:, :, cols], self.has_tokens[cols],
                           self.valid[np.ix_(index, cols)], tuple(f for f, _ in kept), tuple(c for _, c in kept))
-
-    def token_feedback(self, lengths: np.ndarray) -> np.ndarray:
-        """Token feedback [B, T, n] of every evaluator: its own where it gives some, else its
-        sequence score spread evenly over the response's ``lengths`` [B] tokens; zero past a
-        response's end and where the evaluator failed."""
-        lengths = np.asarray(lengths)
-        horizon = self.tokens.shape[1]
-        spread = self.sequence / np.maximum(lengths, 1)[:, None]
-        feedback = np.where(self.has_tokens[None, None, :], self.tokens, spread[:, None, :])
-        mask = np.arange(horizon)[None, :] < lengths[:, None]
-        return feedback * mask[..., None] * self.valid[:, None, :]
 
 
 class _TableBuilder:

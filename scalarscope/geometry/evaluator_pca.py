@@ -92,5 +92,3 @@ def layout_from_scores(
         eigenvalues=np.clip(np.sort(eigenvalues)[::-1], 0.0, None),
     )
 
-
-evaluator_layout = layout_from_scores  # its old name (the engine's method of that name measures, then calls this)

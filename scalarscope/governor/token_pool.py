@@ -156,6 +156,12 @@ class TokenPool:
         self.ledger, self.spent_total = list(state["ledger"]), state["spent_total"]
         self._cycle_open = False
 
+    def __repr__(self) -> str:
+        config = self._config
+        cap = "no run cap" if config.max_tokens_total is None else f"run cap {config.max_tokens_total:,}"
+        return (f"TokenPool({config.max_tokens_per_cycle:,} tokens per cycle, {config.budget_strategy}, {cap}; "
+                f"spent {self.spent_total:,} in {len(self.ledger)} cycles)")
+
 
 def _split(budget: int, requests: np.ndarray, weights: np.ndarray, floor: int) -> np.ndarray:
     """Integer shares of ``budget`` in proportion to ``weights``, each at most its request."""

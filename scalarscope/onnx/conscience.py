@@ -164,7 +164,7 @@ class OnnxConscience:
         return f"OnnxConscience({str(self.path)!r}, evaluators={list(self.names)}, holdout={self.holdout!r})"
 
     # -- the graph -----------------------------------------------------------------------
-    def run(self, tokens: np.ndarray, state: np.ndarray | None = None):
+    def run(self, tokens: np.ndarray, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One graph call: tokens int64 [B, S], state float32 [1, B, W] (None: zeros).
 
         Returns (logits [B, S, V], values [B, S, H], state_out [1, B, W]); position t of logits and

@@ -7,8 +7,13 @@ The tokenizer is numpy-only; the model parts import torch when first used, so to
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from scalarscope.student.tokenizer import ALPHABET, BOS, EOS, PAD, CharTokenizer
+
+if TYPE_CHECKING:
+    from scalarscope.student.model import CharStudent
+    from scalarscope.student.protocol import Student
 
 _LAZY = {"CharStudent": "scalarscope.student.model", "Generation": "scalarscope.student.generation",
          "Student": "scalarscope.student.protocol", "Tokenizer": "scalarscope.student.protocol",
@@ -16,7 +21,7 @@ _LAZY = {"CharStudent": "scalarscope.student.model", "Generation": "scalarscope.
          "HFTokenizer": "scalarscope.student.hf_tokenizer", "char_tokenizer_hf": "scalarscope.student.hf_tokenizer"}
 
 
-def default_student(*, seed: int = 0, width: int = 64, n_heads: int = 1):
+def default_student(*, seed: int = 0, width: int = 64, n_heads: int = 1) -> CharStudent:
     """The kit's default student: a width-64 GRU over the character alphabet."""
     from scalarscope.student.model import CharStudent
 
@@ -29,7 +34,7 @@ STUDENTS: dict[str, str] = {
 }
 
 
-def build_student(name: str = "gru", *, seed: int = 0):
+def build_student(name: str = "gru", *, seed: int = 0) -> Student:
     """A registered student by name (see :data:`STUDENTS`), built from ``seed``; nothing downloaded."""
     from scalarscope.errors import ConfigError
 

@@ -166,7 +166,8 @@ class HFStudent(nn.Module):
                           stats.cpu().numpy(), values, logits=logits_out)
 
     # -- teacher forcing -----------------------------------------------------------------
-    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray):
+    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced pass over responses [B, T] after their prompts: logits [B, T, V]
         (position t predicts token t; masked like decoding) and scalar-head values [B, T, H]
         (read from the last hidden state after token t), with gradients."""
@@ -242,7 +243,4 @@ def tiny_gpt2(seed: int = 0, *, tokenizer=None, n_layer: int = 2, n_embd: int = 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         model = GPT2LMHeadModel(config)
-    student = HFStudent(model, tokenizer, seed=seed, device=device, n_heads=n_heads)
-    student.spec_extra = {"factory": "tiny_gpt2", "n_layer": n_layer, "n_embd": n_embd, "n_head": n_head,
-                          "n_positions": n_positions}
-    return student
+    return HFStudent(model, tokenizer, seed=seed, device=device, n_heads=n_heads)

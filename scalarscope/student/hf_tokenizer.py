@@ -10,10 +10,14 @@ feedback can be summed onto tokens) and draws probe responses from the ids that 
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scalarscope.errors import ConfigError, UnsupportedCharacterError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 
 class HFTokenizer:
@@ -102,7 +106,7 @@ class HFTokenizer:
         return {"kind": "hf", "vocab_size": self.vocab_size}
 
 
-def char_tokenizer_hf(alphabet: str | None = None):
+def char_tokenizer_hf(alphabet: str | None = None) -> PreTrainedTokenizerFast:
     """A ``transformers`` fast tokenizer with one token per character of ``alphabet`` (default: the
     kit's), built offline with the ``tokenizers`` library. Ids match :class:`CharTokenizer`'s:
     ``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, then the alphabet; upper case is lowered."""

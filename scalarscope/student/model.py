@@ -157,7 +157,8 @@ class CharStudent(nn.Module):
         before = torch.cat([h0[:, None], out[:, :-1]], dim=1)
         return self.policy_head(before), self.scalar_head(out)
 
-    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray):
+    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced pass from the prompts' token ids (the :class:`Student` protocol's form):
         logits [B, T, V] and scalar-head values [B, T, H], with gradients."""
         return self.forward_responses(self.encode_prompts(prompt_ids), row_prompt, response_ids)

@@ -15,11 +15,16 @@ teacher-forced call as the responses. Both paths learn the same things (see docs
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from scalarscope.student.generation import Generation
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import torch
 
 
 @runtime_checkable
@@ -61,13 +66,14 @@ class Student(Protocol):
     def set_num_heads(self, n_heads: int) -> None:
         """Give the scalar head ``n_heads`` outputs (zero-initialised if the size changes)."""
 
-    def parameters(self): ...
+    def parameters(self) -> Iterator[torch.nn.Parameter]: ...
 
     def generate(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, max_new_tokens: np.ndarray, *,
                  temperature: float = 1.0, generator=None) -> Generation:
         """Batched incremental sampling from ``generator`` only (never the global RNG)."""
 
-    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray):
+    def forward(self, prompt_ids: list[np.ndarray], row_prompt: np.ndarray, response_ids: np.ndarray
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced pass: (logits [B, T, V], values [B, T, H]) tensors with gradients;
         position t of the logits predicts token t, the value of token t is read after it."""
 
@@ -78,20 +84,22 @@ class Student(Protocol):
     def spec(self) -> dict:
         """A JSON-able description that rebuilds the student's structure (weights travel apart)."""
 
-    def state_dict(self): ...
+    def state_dict(self) -> dict[str, torch.Tensor]: ...
 
-    def load_state_dict(self, state, strict: bool = True): ...
+    def load_state_dict(self, state_dict, strict: bool = True) -> object: ...
 
 
 @runtime_checkable
 class SharedPromptStudent(Protocol):
     """Optional speed capability: prompts encoded once into an opaque state the engine passes back."""
 
-    def encode_prompts(self, prompt_ids: list[np.ndarray]): ...
+    def encode_prompts(self, prompt_ids: list[np.ndarray]) -> object: ...
 
-    def forward_responses(self, prompt_states, row_prompt: np.ndarray, response_ids: np.ndarray): ...
+    def forward_responses(self, prompt_states, row_prompt: np.ndarray, response_ids: np.ndarray
+                          ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
     def read_probes(self, prompt_states, row_prompt: np.ndarray, response_ids: np.ndarray, *,
                     keep_from: int) -> tuple[np.ndarray, object]: ...
 
-    def probe_values(self, prompt_states, row_prompt: np.ndarray, kept, response_ids: np.ndarray): ...
+    def probe_values(self, prompt_states, row_prompt: np.ndarray, kept, response_ids: np.ndarray
+                     ) -> torch.Tensor: ...

@@ -12,8 +12,12 @@ name, and each token's character span includes the space before it.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from scalarscope.errors import ConfigError, check_scalar
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 SPECIALS = ("<pad>", "<bos>", "<eos>")
 PUNCTUATION = (".", ",", "!", "?", ":")
@@ -36,7 +40,8 @@ def common_words(n_words: int = 2000, *, lang: str = "en") -> tuple[str, ...]:
     return tuple(words)
 
 
-def word_tokenizer_hf(words: tuple[str, ...] | None = None, *, n_words: int = 2000, extra_words: tuple[str, ...] = ()):
+def word_tokenizer_hf(words: tuple[str, ...] | None = None, *, n_words: int = 2000, extra_words: tuple[str, ...] = ()
+                      ) -> PreTrainedTokenizerFast:
     """A ``transformers`` fast tokenizer with one token per word of ``words`` (default: the
     ``n_words`` most common English words), then each of ``extra_words`` not among them, then the
     punctuation marks. Ids: ``<pad>`` 0, ``<bos>`` 1, ``<eos>`` 2, the words, the punctuation,

@@ -8,6 +8,7 @@ this study trains the same student at larger shares and reports what its interna
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scalarscope.sweeps import executor
 from scalarscope.sweeps.spec import ROTATE, RunSpec, _check_int, check_seeds, holdout_for, world_plan
@@ -22,10 +23,13 @@ def run_context(spec: RunSpec) -> dict:
             "transfer": measured.transfer, "ceiling": measured.ceiling, "ratio": measured.ratio,
             "fidelity": measured.fidelity}
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def context_study(shares: Sequence[float] = (0.0, 0.02, 0.05, 0.1, 0.2), *, overlap: float = 0.87,
                   seeds: int | Sequence[int] = 3, cycles: int = 300, probes: int = 2000, world: str = "default",
-                  world_options: dict | None = None, n_jobs: int | None = None, client=None, progress: bool = True):
+                  world_options: dict | None = None, n_jobs: int | None = None, client=None, progress: bool = True) -> pd.DataFrame:
     """One row per (context share, seed): transfer, ceiling, ratio and fidelity after ``cycles``.
 
     The holdout rotates with the seed as in :func:`scalarscope.sweep`. ``world`` must take the

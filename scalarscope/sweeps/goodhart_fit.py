@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FINAL = 20  # cycles averaged for a run's end value (and the running mean its observed peak is read from)
 
@@ -80,7 +84,7 @@ def observed_turn(values: np.ndarray) -> tuple[float, float, bool]:
     return peak, final, bool(peak - final > max(0.02, 2 * se))
 
 
-def goodhart_summary(df):
+def goodhart_summary(df: pd.DataFrame) -> pd.DataFrame:
     """One row per run: where it started and ended (proxy, both golds, d), the rise of each (end minus
     start) and its peak rise (the highest FINAL-cycle running mean minus start), Gao's fit
     to each gold (``alpha_*``, ``beta_*``, ``d_star_*``, ``peak_*``, ``r2_*``), whether the fitted peak

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from scalarscope.errors import SweepError
 from scalarscope.sweeps import executor
@@ -29,6 +30,9 @@ from scalarscope.sweeps.spec import (
     holdout_for,
     world_plan,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Defaults (measured: see docs/RESULTS_AND_LIMITATIONS.md, "Judgment without the judges"): after 20
 # cycles on the evaluators the conscience's fidelity to them is ~0.95 while the policy's mean score
@@ -104,7 +108,7 @@ def goodhart(overlaps: Sequence[float] | None = (0.0, 0.87), *, seeds=5, warmup:
              cycles: int = CYCLES, kl_coef: float = 0.0, context_share: float | None = None,
              conscience_learns: bool = False,
              reset_optimizer: bool = True, world: str = "default", world_options: dict | None = None,
-             n_jobs: int | None = None, client=None, progress: bool = True, connect_timeout: float = 5.0):
+             n_jobs: int | None = None, client=None, progress: bool = True, connect_timeout: float = 5.0) -> pd.DataFrame:
     """Conscience-only training against gold: a DataFrame, one row per (run, conscience cycle).
 
     overlaps, seeds: as :func:`scalarscope.sweep` (the holdout rotates with the seed).

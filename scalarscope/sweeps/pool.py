@@ -1,4 +1,6 @@
-"""The local process pool every study shares: joblib's loky executor.
+"""The local process pool of ``sweep`` and ``compare_targeting``: joblib's loky executor.
+(``goodhart`` runs on the same loky backend through ``joblib.Parallel``, with its own workers;
+``context_study`` runs in the calling process.)
 
 Loky starts each worker as a fresh interpreter that never re-runs the caller's ``__main__``, so a
 sweep works from a script without an ``if __name__ == "__main__":`` guard, from ``python - <
@@ -15,7 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, as_completed
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 T = TypeVar("T")
 
@@ -29,7 +34,7 @@ def _use_path(path: tuple[str, ...]) -> None:
     sys.path[:0] = [p for p in path if p not in sys.path]
 
 
-def local_executor(n_jobs: int):
+def local_executor(n_jobs: int) -> Executor:
     """A loky process executor with ``n_jobs`` workers (reused while its size and the caller's
     ``sys.path`` stay the same)."""
     import sys

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,11 +19,16 @@ from scalarscope.errors import ConfigError
 from scalarscope.sweeps import executor
 from scalarscope.sweeps.spec import RunSpec, _check_int, check_seeds, world_plan
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from scalarscope.engine.revision_engine import RevisionScalarScopeEngine
+
 COLUMNS = ("seed", "targeting", "cycles", "trigger_rate", "revisions", "mean_uplift", "acceptance_rate",
            "tokens_per_revision", "uplift_per_100_tokens", "mean_position", "final_score")
 
 
-def revision_engine(world, *, revision: RevisionConfig, holdout: str | None = None, **config_changes):
+def revision_engine(world, *, revision: RevisionConfig, holdout: str | None = None, **config_changes) -> RevisionScalarScopeEngine:
     """A :class:`RevisionScalarScopeEngine` on ``world``'s student, evaluators and prompts (its own
     revision-sharing token pool). Holdout transfer is not measured along the way unless
     ``config_changes`` say so (``transfer_every=0``); it does not change training."""
@@ -54,7 +60,7 @@ def compare_targeting(seeds: int | Sequence[int] = (0, 1, 2, 3, 4), cycles: int 
                       revision: RevisionConfig | None = None, targetings: Sequence[str] = TARGETING,
                       overlap: float | None = None, world: str = "default", world_options: dict | None = None,
                       config: EngineConfig | None = None, n_jobs: int | None = None, client=None,
-                      progress: bool = True, window: int = 25):
+                      progress: bool = True, window: int = 25) -> pd.DataFrame:
     """Train one engine per (seed, targeting) and return a DataFrame, one row each (see ``COLUMNS``).
 
     ``seeds``: a count or a list, as for :func:`scalarscope.sweep`. ``revision`` sets everything but
@@ -84,7 +90,7 @@ def compare_targeting(seeds: int | Sequence[int] = (0, 1, 2, 3, 4), cycles: int 
     return pd.DataFrame(rows, columns=[*COLUMNS, "trigger_curve"])
 
 
-def targeting_table(frame):
+def targeting_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per seed: uplift with each targeting and the difference; plus mean and std rows."""
     import pandas as pd
 

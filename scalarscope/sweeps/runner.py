@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from scalarscope.sweeps import executor
 from scalarscope.sweeps.spec import ROTATE, plan_runs
 from scalarscope.sweeps.worker import COLUMNS, run_one
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def sweep(overlaps=None, *, seeds=5, cycles: int = 300, holdout: str | None = ROTATE, world: str = "default",
           world_options: dict | None = None, n_evaluators: int | None = None, student: str | None = None,
           n_jobs: int | None = None, client=None, transfer_probes: int = 2000, progress: bool = True,
-          connect_timeout: float = 5.0):
+          connect_timeout: float = 5.0) -> pd.DataFrame:
     """Train one run per (overlap, seed) and measure each; returns a DataFrame, one row per run.
 
     overlaps: evaluator overlaps rho, each in [0, 1] (the world's ``overlap`` option); None: one run

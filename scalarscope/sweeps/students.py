@@ -8,8 +8,12 @@ score rise, and the issue's checks computed from those numbers (never asserted i
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from scalarscope.sweeps._markdown import _pm, markdown_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PATH_OVERLAPS = (0.0, 0.87)
 MIN_RISE = 0.2  # training evaluators' mean score, first 20 cycles -> last 20
@@ -19,7 +23,7 @@ MAX_TRANSFER_A = 0.1
 
 
 def student_sweep(student: str, *, seeds: int = 3, cycles: int = 300, probes: int = 2000, n_jobs=None,
-                  client=None, progress: bool = True):
+                  client=None, progress: bool = True) -> pd.DataFrame:
     """The Path A / Path B runs of ``student`` (rotating holdout); one row per run."""
     from scalarscope.sweeps import sweep
 

@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from scalarscope.engine.records import MIN_CEILING  # one threshold for the run's ratio and the sweep's
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PATH_A_MAX_CORRELATION = 0.05
 PATH_A_MAX_TRANSFER = 0.1
@@ -24,10 +30,9 @@ PATH_B_CORRELATION_TOLERANCE = 0.03
 PATH_B_MIN_TRANSFER = 0.90
 PATH_B_MIN_RATIO = 0.95
 MIN_SEEDS = 5
-MIN_CEILING = 0.1  # below this agreement ceiling a ratio transfer / ceiling is noise over noise
 
 
-def summarize_sweep(df):
+def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
     """Per-overlap mean and std (over seeds) of transfer, ceiling, ratio and measured correlation.
 
     Returns a DataFrame indexed by overlap (ascending) with columns ``runs``,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
@@ -35,6 +36,11 @@ from scalarscope.widgets.training_figures import (
     spectrum_base,
     tokens_base,
 )
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from scalarscope.engine.records import CycleRecord, History
 
 
 class TrainingDashboard(Panel):
@@ -80,7 +86,7 @@ class TrainingDashboard(Panel):
         self.widget.add_class("scalarscope-dashboard")
 
     # -- driving the engine ---------------------------------------------------------------------------
-    def step(self):
+    def step(self) -> CycleRecord:
         """One cycle, then a redraw; returns the cycle's record."""
         self._require_idle()
         start = time.perf_counter()
@@ -89,7 +95,7 @@ class TrainingDashboard(Panel):
         self._show_status(f"cycle {record.cycle}: mean score {record.metrics.mean_score:.3f}", start, 1)
         return record
 
-    def run(self, n: int):
+    def run(self, n: int) -> History:
         """Train ``n`` cycles here, redrawing at most every ``frame_interval`` s; returns the history.
 
         Stops early (after the current cycle) when ``stop()`` is called from another thread.
@@ -134,7 +140,7 @@ class TrainingDashboard(Panel):
             self.governor.refresh()
         self.frames += 1
 
-    def figures(self):
+    def figures(self) -> dict[str, go.Figure]:
         """Static ``go.Figure`` versions of the four views (for front ends without widgets)."""
         return dashboard_figures(self.engine)
 

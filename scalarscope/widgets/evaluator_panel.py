@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as widgets
 
 from scalarscope.errors import check_scalar
@@ -15,6 +17,9 @@ from scalarscope.widgets.evaluator_figures import (
     overlap_figures,
     overlap_frames,
 )
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 NO_HOLDOUT = "none"
 _KEEP = object()
@@ -79,7 +84,7 @@ class EvaluatorPanel(Panel):
         if overlap is not None:
             self.overlap_slider.value = overlap
 
-    def figures(self):
+    def figures(self) -> dict[str, go.Figure]:
         """Static ``go.Figure`` versions of both views: {"pca", "correlation"}."""
         return overlap_figures(self.report, holdout=self.holdout)
 

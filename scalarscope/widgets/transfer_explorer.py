@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
@@ -11,6 +13,9 @@ from scalarscope.sweeps.spec import RunSpec
 from scalarscope.sweeps.worker import run_one
 from scalarscope.widgets._style import base_layout
 from scalarscope.widgets._view import FigureView, Panel
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def theoretical_ceiling(overlap: np.ndarray, n_training: int) -> np.ndarray:
@@ -80,7 +85,7 @@ class TransferExplorer(Panel):
         if overlap is not None:
             self.overlap_slider.value = overlap
 
-    def frame(self):
+    def frame(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame(self.rows)

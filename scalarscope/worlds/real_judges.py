@@ -20,10 +20,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scalarscope.worlds import WorldSpec, register_world
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from scalarscope.engine.config import EngineConfig
+    from scalarscope.engine.loop import ScalarScopeEngine
+    from scalarscope.evaluators.overlap import OverlapReport
+    from scalarscope.student.hf import HFStudent
 
 PROMPTS = (
     "can you help me with my work?",
@@ -43,7 +52,7 @@ CONFIG = dict(batch_size=16, prompts_per_cycle=4, max_new_tokens=10, probe_batch
               state_probe_size=16, transfer_every=25, transfer_probes=128, learning_rate=3e-3)
 
 
-def world_config(**changes):
+def world_config(**changes) -> EngineConfig:
     """The world's :class:`~scalarscope.engine.EngineConfig` (``changes`` override fields)."""
     from scalarscope.engine.config import EngineConfig
 
@@ -51,7 +60,7 @@ def world_config(**changes):
 
 
 @lru_cache(maxsize=4)
-def world_tokenizer(prompts: tuple[str, ...] = PROMPTS, n_words: int = 2000):
+def world_tokenizer(prompts: tuple[str, ...] = PROMPTS, n_words: int = 2000) -> PreTrainedTokenizerFast:
     """The word-level ``transformers`` tokenizer: ``n_words`` common English words plus every word
     of ``prompts`` and of the engine's state prompt."""
     from scalarscope.engine.probes import STATE_PROMPT
@@ -61,7 +70,7 @@ def world_tokenizer(prompts: tuple[str, ...] = PROMPTS, n_words: int = 2000):
     return word_tokenizer_hf(n_words=n_words, extra_words=tuple(needed))
 
 
-def word_student(seed: int = 0, *, prompts: tuple[str, ...] = PROMPTS, n_words: int = 2000):
+def word_student(seed: int = 0, *, prompts: tuple[str, ...] = PROMPTS, n_words: int = 2000) -> HFStudent:
     """A tiny GPT-2 (2 layers, width 64) over the world's word vocabulary, weights from ``seed``."""
     from scalarscope.student.hf import tiny_gpt2
 
@@ -112,15 +121,15 @@ class RealJudgesWorld:
                           "words: probe_texts); use a world with natural text, e.g. one registered for English")
 
     @property
-    def hf_tokenizer(self):
+    def hf_tokenizer(self) -> PreTrainedTokenizerFast:
         """The word-level ``transformers`` tokenizer of the student."""
         return world_tokenizer(tuple(self.prompt_set), self.n_words)
 
-    def student(self):
+    def student(self) -> HFStudent:
         """A fresh tiny GPT-2 over the world's vocabulary, weights from ``seed``."""
         return word_student(self.seed, prompts=tuple(self.prompt_set), n_words=self.n_words)
 
-    def engine(self, *, holdout: str | None = None, token_pool=None, **config_changes):
+    def engine(self, *, holdout: str | None = None, token_pool=None, **config_changes) -> ScalarScopeEngine:
         """A :class:`~scalarscope.engine.ScalarScopeEngine` on this world (config fields may be changed)."""
         from scalarscope.engine import ScalarScopeEngine
 
@@ -156,7 +165,7 @@ class RealJudgesWorld:
                                     generator=torch.Generator().manual_seed(int(rng.integers(2**62))))
         return [self.prompt_set[i] for i in index], engine.tokenizer.decode_batch(gen.tokens, gen.lengths)
 
-    def overlap(self, n: int = 1000, *, seed: int = 0, engine=None):
+    def overlap(self, n: int = 1000, *, seed: int = 0, engine=None) -> OverlapReport:
         """The judges' measured overlap (:class:`~scalarscope.evaluators.OverlapReport`) on ``n``
         probe texts: random word sequences, or with ``engine`` half of them the policy's own
         outputs (:meth:`policy_texts`); texts on which some judge failed are left out
