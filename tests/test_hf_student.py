@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 
 import numpy as np
@@ -178,7 +179,9 @@ def test_gpt2_resume_equals_uninterrupted(tmp_path):
     resumed.run(20, progress=False)
     pd.testing.assert_frame_equal(straight.history.to_frame().drop(columns="wall_ms"),
                                   resumed.history.to_frame().drop(columns="wall_ms"))
-    assert straight.history.transfers == resumed.history.transfers
+    assert len(straight.history.transfers) == len(resumed.history.transfers) > 0
+    for a, b in zip(straight.history.transfers, resumed.history.transfers, strict=True):
+        np.testing.assert_equal(dataclasses.astuple(a), dataclasses.astuple(b))  # NaN (cycle 0's transfer) equals NaN
 
 
 def test_revision_engine_with_a_gpt2_student():

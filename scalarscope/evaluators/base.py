@@ -187,6 +187,18 @@ class ScoreTable:
         return ScoreTable(self.sequence[np.ix_(index, cols)], self.tokens[index][:, :, cols], self.has_tokens[cols],
                           self.valid[np.ix_(index, cols)], tuple(f for f, _ in kept), tuple(c for _, c in kept))
 
+    def token_feedback(self, lengths: np.ndarray) -> np.ndarray:
+        """Token feedback [B, T, n] of every evaluator: its own where it gives some, else its
+        sequence score spread evenly over the response's ``lengths`` [B] tokens; zero past a
+        response's end and where the evaluator failed. The one rule for spreading a sequence-only
+        judge's score over tokens (the policy's token rewards come from here)."""
+        lengths = np.asarray(lengths)
+        horizon = self.tokens.shape[1]
+        spread = self.sequence / np.maximum(lengths, 1)[:, None]
+        feedback = np.where(self.has_tokens[None, None, :], self.tokens, spread[:, None, :])
+        mask = np.arange(horizon)[None, :] < lengths[:, None]
+        return feedback * mask[..., None] * self.valid[:, None, :]
+
 
 class _TableBuilder:
     """The arrays of a :class:`ScoreTable` being filled, and the failures recorded so far."""
