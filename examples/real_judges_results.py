@@ -55,10 +55,10 @@ def one_run(holdout: str, seed: int, cycles: int, probes: int) -> dict:
     """Train the real-judges world with ``holdout`` left out; measure transfer on fresh probes."""
     import torch
 
-    from scalarscope.worlds.real_judges import real_judges_world
+    from scalarscope.worlds import build_world
 
     torch.set_num_threads(1)
-    engine = real_judges_world(seed).engine(holdout=holdout)
+    engine = build_world("real-judges", seed=seed).engine(holdout=holdout)
     records = [engine.step() for _ in range(cycles)]
     measured = engine.holdout_transfer(probes, seed=1000 + seed)
     means = [r.metrics.mean_score for r in records]
@@ -129,9 +129,9 @@ def main(argv=None) -> int:
     out = Path(args.out or ("runs/REAL_JUDGES.quick.md" if args.quick else "docs/REAL_JUDGES.md"))
     start = time.perf_counter()
     names = [j.name for j in real_judges()]
-    from scalarscope.worlds.real_judges import real_judges_world
+    from scalarscope.worlds import build_world
 
-    report = real_judges_world(0).overlap(probes, seed=7)
+    report = build_world("real-judges", seed=0).overlap(probes, seed=7)
     jobs = [(name, seed) for name in names for seed in range(seeds)]
     runs = Parallel(n_jobs=args.jobs, backend="loky")(delayed(one_run)(h, s, cycles, probes) for h, s in jobs)
     given = sys.argv[1:] if argv is None else list(argv)

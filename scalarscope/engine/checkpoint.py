@@ -76,7 +76,7 @@ def load_engine(cls, path, *, evaluators=None, model=None):
         if spec["engine"] != cls.__name__:
             raise CheckpointError(f"{str(path)!r} holds a {spec['engine']}; load it with {spec['engine']}.load")
         evaluators = _evaluators(spec["evaluators"], evaluators, path)
-        student = model if model is not None else build_student(spec["student"])
+        student = model if model is not None else student_from_spec(spec["student"])
         pool_state = spec["pool"]
         pool = TokenPool(pool_state["config"])
         pool.load_state_dict(pool_state)
@@ -165,7 +165,7 @@ def student_spec(model) -> dict:
     return spec
 
 
-def build_student(spec: dict):
+def student_from_spec(spec: dict):
     """A student with the structure ``spec`` describes (weights initialised, to be loaded)."""
     kind = spec.get("kind")
     if kind == "gru":
@@ -239,4 +239,4 @@ def _check_fingerprint(engine, saved: np.ndarray, path) -> None:
                               f"it was trained with (max difference {error.max():.3g}); pass the same evaluators")
 
 
-__all__ = ["FORMAT", "build_student", "load_engine", "save_engine", "student_spec", "synthetic_spec"]
+__all__ = ["FORMAT", "student_from_spec", "load_engine", "save_engine", "student_spec", "synthetic_spec"]

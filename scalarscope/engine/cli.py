@@ -120,7 +120,7 @@ def build_run_engine(args: argparse.Namespace):
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from scalarscope.engine.summary import summarize
+    from scalarscope.engine.summary import summary_text
 
     check_run_outputs(args)
     engine = build_run_engine(args)
@@ -135,7 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
             engine.save(args.save)
             print(f"checkpoint: {args.save} (cycle {engine.cycle})", file=sys.stderr)
         return 128 + int(signum)
-    print(summarize(engine, wall_seconds=time.perf_counter() - start))
+    print(summary_text(engine, wall_seconds=time.perf_counter() - start))
     if args.save:
         engine.save(args.save)
         print(f"checkpoint: {args.save}")

@@ -7,7 +7,7 @@ from scalarscope.geometry.dimension import (
     effective_dimension,
     participation_ratio,
 )
-from scalarscope.geometry.evaluator_pca import EvaluatorLayout, evaluator_layout, layout_from_scores
+from scalarscope.geometry.evaluator_pca import EvaluatorLayout, layout_from_scores
 from scalarscope.geometry.spectra import ANISOTROPY_CAP, anisotropy, normalized_spectra, normalized_spectrum
 from scalarscope.geometry.tracker import GeometryTracker, TrackerFrame
 from scalarscope.geometry.trajectory import Projection, curvature, pca_2d, velocity
@@ -24,7 +24,6 @@ __all__ = [
     "curvature",
     "dimension_collapsed",
     "effective_dimension",
-    "evaluator_layout",  # old name of layout_from_scores
     "layout_from_scores",
     "normalized_spectra",
     "normalized_spectrum",

@@ -93,4 +93,3 @@ def layout_from_scores(
     )
 
 
-evaluator_layout = layout_from_scores  # its old name (the engine's method of that name measures, then calls this)
