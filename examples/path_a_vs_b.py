@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                        backend=backend, wall_seconds=wall,
                        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), code_version=version)
     shares = (0.0, 0.1) if args.quick else (0.0, 0.02, 0.05, 0.1, 0.2)
-    context = context_study(shares, seeds=2 if args.quick else 3, cycles=cycles, probes=probes)
-    gpt2 = student_sweep("tiny-gpt2", seeds=1 if args.quick else 3, cycles=cycles, probes=probes, n_jobs=args.jobs,
+    context = context_study(shares, seeds=2 if args.quick else 3, cycles=cycles, transfer_probes=probes,
+                            n_jobs=args.jobs, client=args.scheduler)
+    gpt2 = student_sweep("tiny-gpt2", seeds=1 if args.quick else 3, cycles=cycles, transfer_probes=probes, n_jobs=args.jobs,
                          client=args.scheduler)
     students = students_markdown({"gru": df[df.overlap.isin(PATH_OVERLAPS)], "tiny-gpt2": gpt2}, cycles=cycles,
                                  probes=probes, command=meta.command)

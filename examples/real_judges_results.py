@@ -61,10 +61,10 @@ def one_run(holdout: str, seed: int, cycles: int, probes: int, policy_probes: in
     sequences and on the policy's own samples."""
     import torch
 
-    from scalarscope.worlds.real_judges import real_judges_world
+    from scalarscope.worlds import build_world
 
     torch.set_num_threads(1)
-    engine = real_judges_world(seed).engine(holdout=holdout)
+    engine = build_world("real-judges", seed=seed).engine(holdout=holdout)
     records = [engine.step() for _ in range(cycles)]
     measured = engine.holdout_transfer(probes, seed=1000 + seed)
     policy = engine.holdout_transfer(policy_probes, probes="policy", seed=2000 + seed)
@@ -177,7 +177,6 @@ def main(argv=None) -> int:
     out = Path(args.out or ("runs/REAL_JUDGES.quick.md" if args.quick else "docs/REAL_JUDGES.md"))
     start = time.perf_counter()
     names = [j.name for j in real_judges()]
-    from scalarscope.worlds.real_judges import real_judges_world
 
     report = real_judges_world(0).overlap(probes, seed=7)
     jobs = [(name, seed) for name in names for seed in range(headline_seeds if name == args.headline else seeds)]

@@ -34,7 +34,7 @@ _LAZY = {
     "History": "scalarscope.engine",
     "build_default_world": "scalarscope.engine",
     "train_default_world": "scalarscope.engine",
-    "summarize": "scalarscope.engine",
+    "summary_text": "scalarscope.engine",
     "GovernorConfig": "scalarscope.governor",
     "TokenPool": "scalarscope.governor",
     "correlated_evaluators": "scalarscope.evaluators",

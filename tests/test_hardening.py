@@ -87,10 +87,10 @@ def test_budget_exhausted_cycles_are_missing_not_zero_in_the_frame_means_and_exp
         # the mean over the run is the mean over the cycles that trained
         assert frame[column].mean() == pytest.approx(trained[column].mean())
     assert (exhausted.tokens_used == 0).all()
-    from scalarscope.engine.summary import summarize
+    from scalarscope.engine.summary import summary_text
     from scalarscope.export import load_geometry
 
-    assert "nan" not in summarize(engine).split("holdout")[0].lower()
+    assert "nan" not in summary_text(engine).split("holdout")[0].lower()
     loaded = load_geometry(engine.export_geometry(tmp_path / "run.json"))
     assert len(loaded.trajectory.t) == 4
 

@@ -118,7 +118,8 @@ def test_the_layer_check_catches_an_upward_import(module, source, expected):
 
 
 PUBLIC = {"scalarscope", "scalarscope.engine", "scalarscope.evaluators", "scalarscope.governor", "scalarscope.student",
-          "scalarscope.geometry", "scalarscope.export", "scalarscope.widgets", "scalarscope.sweeps", "scalarscope.onnx"}
+          "scalarscope.geometry", "scalarscope.export", "scalarscope.widgets", "scalarscope.sweeps", "scalarscope.onnx",
+          "scalarscope.worlds"}
 
 
 def test_notebooks_use_only_the_public_api():

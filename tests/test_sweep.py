@@ -212,7 +212,7 @@ def test_cli_bad_overlap_is_a_clean_error(capsys):
 def test_context_study_rows_and_section():
     from scalarscope.sweeps.context import context_markdown, context_study
 
-    df = context_study((0.0, 0.3), seeds=1, cycles=60, probes=300)
+    df = context_study((0.0, 0.3), seeds=1, cycles=60, transfer_probes=300, progress=False)
     assert list(df.context_share) == [0.0, 0.3]
     assert (df.ceiling > 0.8).all()
     assert df.fidelity.iloc[0] > df.fidelity.iloc[1]  # the interaction is the part the head learns last

@@ -63,6 +63,7 @@ def test_cli_finds_a_world_named_in_the_environment(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "toy" in done.stdout and "liked" in done.stdout
+    assert "per overlap" in done.stdout and "NaN" in done.stdout.split("per overlap")[1]  # one summary row
 
 
 def test_sweep_runs_the_toy_world_on_worker_processes_as_in_this_one():
@@ -108,3 +109,13 @@ def test_a_world_registered_in_main_is_refused_for_worker_processes():
     spec = RunSpec(index=0, world="toy", world_module="__main__", seed=0, cycles=1)
     with pytest.raises(SweepError, match="registered in __main__"):
         run_specs(len, [spec, spec], n_jobs=2, progress=False)
+
+
+def test_a_default_world_engine_by_name_reloads_without_passing_its_evaluators(tmp_path):
+    from scalarscope.engine import ScalarScopeEngine
+
+    engine = build_world("default", seed=2, overlap=0.3).engine(transfer_every=0, batch_size=4, max_new_tokens=4)
+    engine.run(2, progress=False)
+    engine.save(tmp_path / "run.pt")
+    loaded = ScalarScopeEngine.load(tmp_path / "run.pt")  # the synthetic set is rebuilt from its spec
+    assert loaded.cycle == 2 and [e.name for e in loaded.evaluators] == [e.name for e in engine.evaluators]

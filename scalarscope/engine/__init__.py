@@ -24,7 +24,7 @@ _LAZY = {
     "RevisionScalarScopeEngine": "scalarscope.engine.revision_engine",
     "build_default_world": "scalarscope.worlds.default",
     "train_default_world": "scalarscope.worlds.default",
-    "summarize": "scalarscope.engine.summary",
+    "summary_text": "scalarscope.engine.summary",
 }
 
 
@@ -37,5 +37,5 @@ def __getattr__(name: str):
 __all__ = [
     "DEFAULT_PROMPTS", "CycleRecord", "EngineConfig", "FailureEvent", "History", "RevisionConfig",
     "RevisionOutcome", "RevisionScalarScopeEngine", "ScalarScopeEngine", "TrainingMetrics", "TransferMeasurement",
-    "build_default_world", "summarize", "train_default_world",
+    "build_default_world", "summary_text", "train_default_world",
 ]

@@ -98,7 +98,7 @@ def load_engine(cls, path, *, evaluators=None, model=None) -> ScalarScopeEngine:
             raise CheckpointError(f"{str(path)!r} holds a {spec.get('engine')}; load it with {spec.get('engine')}.load")
         check_spec(spec)
         evaluators = _evaluators(spec["evaluators"], evaluators, path)
-        student = model if model is not None else build_student(spec["student"])
+        student = model if model is not None else student_from_spec(spec["student"])
         pool_state = spec["pool"]
         pool = TokenPool(pool_state["config"])
         pool.load_state_dict(pool_state)
@@ -156,7 +156,7 @@ def student_spec(model) -> dict:
     return spec
 
 
-def build_student(spec: dict) -> Student:
+def student_from_spec(spec: dict) -> Student:
     """A student with the structure ``spec`` describes (weights initialised, to be loaded)."""
     kind = spec.get("kind")
     if kind == "gru":
@@ -256,4 +256,5 @@ def _check_fingerprint(engine, saved: np.ndarray, path) -> None:
                               f"it was trained with (max difference {error.max():.3g}); pass the same evaluators")
 
 
-__all__ = ["FORMAT", "MAX_BYTES", "tensor_digest", "build_student", "load_engine", "save_engine", "student_spec", "synthetic_spec"]
+__all__ = ["FORMAT", "MAX_BYTES", "load_engine", "save_engine", "student_from_spec", "student_spec", "synthetic_spec",
+           "tensor_digest"]

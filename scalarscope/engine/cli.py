@@ -154,7 +154,7 @@ def build_run_engine(args: argparse.Namespace):
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from scalarscope.engine.summary import summarize
+    from scalarscope.engine.summary import summary_text
 
     check_run_outputs(args)
     engine = build_run_engine(args)
@@ -167,5 +167,5 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"\nstopped by {signal.Signals(signum).name} after {engine.cycle} completed cycle(s)", file=sys.stderr)
         _write_outputs(engine, args, stopped=True)
         return 128 + int(signum)
-    print(summarize(engine, wall_seconds=time.perf_counter() - start))
+    print(summary_text(engine, wall_seconds=time.perf_counter() - start))
     return _write_outputs(engine, args, stopped=False)

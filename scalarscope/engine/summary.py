@@ -7,12 +7,12 @@ import warnings
 
 from scalarscope.engine.loop import ScalarScopeEngine
 
-__all__ = ["FINAL_PROBES", "summarize"]
+__all__ = ["FINAL_PROBES", "summary_text"]
 
 FINAL_PROBES = 2000  # probe responses of the summary's final transfer measurement
 
 
-def summarize(engine: ScalarScopeEngine, *, window: int = 20, wall_seconds: float | None = None) -> str:
+def summary_text(engine: ScalarScopeEngine, *, window: int = 20, wall_seconds: float | None = None) -> str:
     """A plain-text table: first and last ``window`` cycles side by side, plus transfer.
 
     Means skip missing numbers (NaN: cycles that ran out of budget, evaluators that failed);

@@ -92,3 +92,4 @@ def layout_from_scores(
         eigenvalues=np.clip(np.sort(eigenvalues)[::-1], 0.0, None),
     )
 
+

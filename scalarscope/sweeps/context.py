@@ -15,10 +15,10 @@ from scalarscope.sweeps.spec import ROTATE, RunSpec, _check_int, check_seeds, ho
 
 
 def run_context(spec: RunSpec) -> dict:
-    """Train one run and measure its transfer on ``spec.study["probes"]`` fresh probes."""
+    """Train one run and measure its transfer on ``spec.study["transfer_probes"]`` fresh probes."""
     engine = spec.build_world().engine(holdout=spec.holdout, **spec.config_changes)
     engine.run(spec.cycles, progress=False)
-    measured = engine.holdout_transfer(spec.study["probes"])
+    measured = engine.holdout_transfer(spec.study["transfer_probes"])
     return {"context_share": spec.world_options["context_share"], "seed": spec.seed, "holdout": measured.holdout,
             "transfer": measured.transfer, "ceiling": measured.ceiling, "ratio": measured.ratio,
             "fidelity": measured.fidelity}
@@ -28,29 +28,30 @@ if TYPE_CHECKING:
 
 
 def context_study(shares: Sequence[float] = (0.0, 0.02, 0.05, 0.1, 0.2), *, overlap: float = 0.87,
-                  seeds: int | Sequence[int] = 3, cycles: int = 300, probes: int = 2000, world: str = "default",
-                  world_options: dict | None = None, n_jobs: int | None = None, client=None, progress: bool = True) -> pd.DataFrame:
+                  seeds: int | Sequence[int] = 3, cycles: int = 300, transfer_probes: int = 2000, world: str = "default",
+                  world_options: dict | None = None, n_jobs: int | None = None, client=None, progress: bool = True,
+                  connect_timeout: float = 5.0) -> pd.DataFrame:
     """One row per (context share, seed): transfer, ceiling, ratio and fidelity after ``cycles``.
 
     The holdout rotates with the seed as in :func:`scalarscope.sweep`. ``world`` must take the
-    options ``context_share`` and ``overlap``; ``n_jobs`` / ``client``: where the runs go
+    options ``context_share`` and ``overlap``; ``n_jobs`` / ``client`` / ``connect_timeout``: where the runs go
     (:mod:`scalarscope.sweeps.executor`).
     """
     import pandas as pd
 
     seeds = check_seeds(seeds)
     cycles = _check_int(cycles, "cycles", 1, "Each run trains at least one cycle (300 is the full size).")
-    probes = _check_int(probes, "probes", 3, "A correlation needs at least 3 probes; 2000 is the protocol's size.")
+    probes = _check_int(transfer_probes, "transfer_probes", 3, "A correlation needs at least 3 probes; 2000 is the protocol's size.")
     specs = []
     for share in shares:
         options, module, names = world_plan(world, {**(world_options or {}), "overlap": float(overlap),
                                                     "context_share": float(share)})
         specs += [RunSpec(index=len(specs) + j, world=world, world_options=options, world_module=module, seed=seed,
                           seed_index=j, holdout=holdout_for(ROTATE, names, j), cycles=cycles,
-                          study={"probes": probes})
+                          study={"transfer_probes": probes})
                   for j, seed in enumerate(seeds)]
     rows = executor.run_specs(run_context, specs, n_jobs=n_jobs, client=client, progress=progress,
-                              desc="context study")
+                              desc="context study", connect_timeout=connect_timeout)
     return pd.DataFrame(rows)
 
 

@@ -60,7 +60,7 @@ def compare_targeting(seeds: int | Sequence[int] = (0, 1, 2, 3, 4), cycles: int 
                       revision: RevisionConfig | None = None, targetings: Sequence[str] = TARGETING,
                       overlap: float | None = None, world: str = "default", world_options: dict | None = None,
                       config: EngineConfig | None = None, n_jobs: int | None = None, client=None,
-                      progress: bool = True, window: int = 25) -> pd.DataFrame:
+                      progress: bool = True, connect_timeout: float = 5.0, window: int = 25) -> pd.DataFrame:
     """Train one engine per (seed, targeting) and return a DataFrame, one row each (see ``COLUMNS``).
 
     ``seeds``: a count or a list, as for :func:`scalarscope.sweep`. ``revision`` sets everything but
@@ -86,7 +86,7 @@ def compare_targeting(seeds: int | Sequence[int] = (0, 1, 2, 3, 4), cycles: int 
                      cycles=cycles, config_changes=changes, study={**study, "targeting": t})
              for i, (j, seed, t) in enumerate((j, s, t) for j, s in enumerate(seeds) for t in targetings)]
     rows = executor.run_specs(run_targeting, specs, n_jobs=n_jobs, client=client, progress=progress,
-                              desc="revision study")
+                              desc="revision study", connect_timeout=connect_timeout)
     return pd.DataFrame(rows, columns=[*COLUMNS, "trigger_curve"])
 
 
@@ -113,7 +113,7 @@ def trigger_curve(history, *, window: int = 25) -> tuple[float, ...]:
     return tuple(out)
 
 
-def revision_section(*, quick: bool = False, seeds: Sequence[int] | None = None, cycles: int | None = None,
+def revision_section(*, quick: bool = False, seeds: int | Sequence[int] | None = None, cycles: int | None = None,
                      n_jobs: int | None = None) -> str:
     """The revision study as a markdown section for ``docs/RESULTS_AND_LIMITATIONS.md``.
 
@@ -121,7 +121,7 @@ def revision_section(*, quick: bool = False, seeds: Sequence[int] | None = None,
     cycles instead of 10 x 100. Also runs "weakest-token" with ``weak_margin=inf`` (rewrite from
     the weakest token itself), whose rewrites cost about as much as the control's.
     """
-    seeds = tuple(seeds if seeds is not None else range(5 if quick else 10))
+    seeds = check_seeds(seeds if seeds is not None else (5 if quick else 10))
     cycles = cycles or (40 if quick else 100)
     frame = compare_targeting(seeds, cycles, n_jobs=n_jobs, window=5)
     weakest = compare_targeting(seeds, cycles, revision=RevisionConfig(weak_margin=float("inf")),

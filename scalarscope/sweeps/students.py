@@ -22,13 +22,13 @@ MIN_RATIO_B = 0.9
 MAX_TRANSFER_A = 0.1
 
 
-def student_sweep(student: str, *, seeds: int = 3, cycles: int = 300, probes: int = 2000, n_jobs=None,
-                  client=None, progress: bool = True) -> pd.DataFrame:
+def student_sweep(student: str, *, seeds: int = 3, cycles: int = 300, transfer_probes: int = 2000,
+                  n_jobs: int | None = None, client=None, progress: bool = True) -> pd.DataFrame:
     """The Path A / Path B runs of ``student`` (rotating holdout); one row per run."""
     from scalarscope.sweeps import sweep
 
     return sweep(overlaps=list(PATH_OVERLAPS), seeds=seeds, cycles=cycles, holdout="rotate", n_jobs=n_jobs,
-                 client=client, transfer_probes=probes, progress=progress, student=student)
+                 client=client, transfer_probes=transfer_probes, progress=progress, student=student)
 
 
 def student_checks(df) -> list[tuple[str, bool, str]]:

@@ -35,7 +35,8 @@ MIN_SEEDS = 5
 def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
     """Per-overlap mean and std (over seeds) of transfer, ceiling, ratio and measured correlation.
 
-    Returns a DataFrame indexed by overlap (ascending) with columns ``runs``,
+    Returns a DataFrame indexed by overlap (ascending; one NaN row for runs of a world without an
+    overlap knob) with columns ``runs``,
     ``<metric>_mean`` / ``<metric>_std`` for transfer, ceiling, ratio, mean_correlation,
     first_factor_share, final_score, and ``transfer_over_ceiling`` = mean transfer / mean ceiling
     (steadier than the mean of per-run ratios; NaN where the mean ceiling is under ``MIN_CEILING``).
@@ -43,7 +44,7 @@ def summarize_sweep(df: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     metrics = ["transfer", "ceiling", "ratio", "mean_correlation", "first_factor_share", "final_score"]
-    grouped = df.groupby("overlap", sort=True)
+    grouped = df.groupby("overlap", sort=True, dropna=False)  # NaN: a world whose overlap is measured, not set
     out = pd.DataFrame({"runs": grouped.size()})
     for metric in metrics:
         out[f"{metric}_mean"] = grouped[metric].mean()

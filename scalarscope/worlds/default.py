@@ -41,10 +41,10 @@ class DefaultWorld:
         return tuple(e.name for e in self.evaluators())
 
     def evaluators(self):
-        """Fresh synthetic evaluators (their overlap is exact: ``overlap``), as the set that a
-        checkpoint can rebuild from its spec (a plain list would lose that)."""
+        """Fresh synthetic evaluators (their overlap is exact: ``overlap``), as one set (a sequence)."""
         from scalarscope.evaluators.synthetic import correlated_evaluators
 
+        # the set itself, not a list of it: a checkpoint rebuilds a synthetic set from its spec
         return correlated_evaluators(self.n_evaluators, self.overlap, seed=self.seed, context_share=self.context_share)
 
     def student(self):
@@ -95,20 +95,20 @@ SPEC = register_world(WorldSpec(
     frozenset({"overlap", "n_evaluators", "context_share", "student", "budget", "strategy"})))
 
 
-def build_default_world(*, overlap: float = 0.5, seed: int = 0, n: int = 5, holdout: str | None = None,
+def build_default_world(*, overlap: float = 0.5, seed: int = 0, n_evaluators: int = 5, holdout: str | None = None,
                         budget: int | None = None, strategy: str = "fixed", config=None, student: str = "gru"):
     """An untrained engine of the default world (kept for notebooks and scripts:
     ``build_world("default", ...).engine(...)`` is the same)."""
-    world = build(seed=seed, overlap=overlap, n_evaluators=n, student=student, budget=budget, strategy=strategy)
+    world = build(seed=seed, overlap=overlap, n_evaluators=n_evaluators, student=student, budget=budget, strategy=strategy)
     fields = {} if config is None else {f.name: getattr(config, f.name) for f in dataclass_fields(config)}
     return world.engine(holdout=holdout, **fields)
 
 
-def train_default_world(*, overlap: float = 0.5, cycles: int = 300, seed: int = 0, n: int = 5,
+def train_default_world(*, overlap: float = 0.5, cycles: int = 300, seed: int = 0, n_evaluators: int = 5,
                         holdout: str | None = None, budget: int | None = None, strategy: str = "fixed",
                         progress: bool = True, student: str = "gru"):
     """:func:`build_default_world`, trained ``cycles`` cycles; returns the engine."""
-    engine = build_default_world(overlap=overlap, seed=seed, n=n, holdout=holdout, budget=budget, strategy=strategy,
+    engine = build_default_world(overlap=overlap, seed=seed, n_evaluators=n_evaluators, holdout=holdout, budget=budget, strategy=strategy,
                                  student=student)
     engine.run(cycles, progress=progress)
     return engine
