@@ -167,6 +167,7 @@ def main(argv=None) -> int:
 
     from scalarscope._atomic import atomic_write_text
     from scalarscope.evaluators.judges import real_judges
+    from scalarscope.worlds import build_world
 
     args = parse_args(argv)
     seeds = args.seeds or (1 if args.quick else 3)
@@ -178,7 +179,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     names = [j.name for j in real_judges()]
 
-    report = real_judges_world(0).overlap(probes, seed=7)
+    report = build_world("real-judges", seed=0).overlap(probes, seed=7)
     jobs = [(name, seed) for name in names for seed in range(headline_seeds if name == args.headline else seeds)]
     runs = Parallel(n_jobs=args.jobs, backend="loky")(delayed(one_run)(h, s, cycles, probes, policy_probes)
                                                       for h, s in jobs)
