@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     version = code_version()
     df = sweep(overlaps=(0.0, 0.87), seeds=args.seeds, cycles=args.cycles, holdout="rotate", n_jobs=args.jobs,
                transfer_probes=2000)
+    csv = ROOT / "runs" / "probe_distributions.csv"
+    csv.parent.mkdir(exist_ok=True)
+    df.to_csv(csv, index=False)  # the runs behind the section, to re-render it without training again
     out = Path(args.out)
     document = out.read_text()
     printed = appendix_rows(document)

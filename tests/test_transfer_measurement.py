@@ -186,3 +186,5 @@ def test_the_distributions_section_reads_both_distributions_and_the_product_rule
     assert "**Path A on random probes (overlap 0, 5 runs): holds.**" in text
     assert "**Path A on policy samples (overlap 0, 5 runs): does not hold.**" in text  # |-0.5| > 0.1
     assert "| 0.87 | policy samples | 5 | 0, 1, 2, 3, 4 | 0.800 ± 0.000 |" in text
+    assert "- Overlap 0, random probes: 5 of 5 runs' transfers are beyond the permutation null" in text
+    assert "- Overlap 0.87, policy samples: 0 of 5 runs' transfers are beyond" in text
