@@ -160,3 +160,31 @@ def test_random_probe_transfer_is_tight_and_beyond_the_null_at_overlap_087():
     assert measured.transfer - 0.03 <= measured.ci_low <= measured.transfer <= measured.ci_high <= \
         measured.transfer + 0.03
     assert measured.p_null < 0.01
+
+
+def test_the_distributions_section_reads_both_distributions_and_the_product_rule():
+    import pandas as pd
+
+    from scalarscope.reports.distributions import distributions_section
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for overlap, level in ((0.0, 0.0), (0.87, 0.9)):
+        for seed in range(5):
+            fidelity, ceiling = 0.98 + 0.01 * rng.random(), level + 0.01 * rng.random()
+            rows.append({"overlap": overlap, "seed": seed, "holdout": f"e{seed}", "mean_correlation": overlap,
+                         "transfer": fidelity * ceiling + 0.001 * seed, "fidelity": fidelity, "ceiling": ceiling,
+                         "best_ceiling": ceiling, "transfer_ci_low": 0.0, "transfer_ci_high": 0.02,
+                         "transfer_p_null": 0.001, "policy_transfer": -0.5 if overlap == 0 else 0.8,
+                         "policy_ci_low": -0.6, "policy_ci_high": 0.9, "policy_p_null": 0.5,
+                         "policy_fidelity": 0.5, "policy_ceiling": 0.4, "policy_best_ceiling": 0.45})
+    df = pd.DataFrame(rows)
+    text = distributions_section(df, probes=2000)
+    runs = df[df.ceiling >= 0.1]
+    gap = (runs.transfer - runs.fidelity * runs.ceiling).abs()
+    assert f"is {gap.mean():.4f} on average (largest {gap.max():.4f})" in text
+    assert "**Path A on random probes (overlap 0, 5 runs): holds.**" in text
+    assert "**Path A on policy samples (overlap 0, 5 runs): does not hold.**" in text  # |-0.5| > 0.1
+    assert "| 0.87 | policy samples | 5 | 0, 1, 2, 3, 4 | 0.800 ± 0.000 |" in text
+    assert "- Overlap 0, random probes: 5 of 5 runs' transfers are beyond the permutation null" in text
+    assert "- Overlap 0.87, policy samples: 0 of 5 runs' transfers are beyond" in text

@@ -62,6 +62,24 @@ def runs_table(df, overlaps) -> str:
                            "policy: fidelity / ceiling / best ceiling"], rows)
 
 
+def per_run_lines(df, overlaps) -> list[str]:
+    """Per distribution and overlap: how many runs' transfers lie beyond the permutation null, and
+    their range (a mean near 0 over large transfers of both signs is not "no transfer")."""
+    lines = []
+    for overlap in overlaps:
+        runs = df[df.overlap == overlap]
+        for label, transfer, _, _, p, *_ in DISTRIBUTIONS:
+            beyond = int((runs[p] < 0.01).sum())
+            lines.append(f"- Overlap {overlap:g}, {label}: {beyond} of {len(runs)} runs' transfers are beyond the "
+                         f"permutation null (p < 0.01); per run they range from {runs[transfer].min():+.3f} to "
+                         f"{runs[transfer].max():+.3f}"
+                         + ("; the mean is near 0 only because they differ in sign, so the mean verdict does not "
+                            "mean the head predicts nothing of the held-out evaluator there."
+                            if beyond > len(runs) // 2 and abs(runs[transfer].mean()) <= 0.1
+                            and runs[transfer].min() < -0.1 < 0.1 < runs[transfer].max() else "."))
+    return lines
+
+
 def product_check(df) -> str:
     """How closely transfer equals fidelity x ceiling on random probes, over every run with a ceiling."""
     runs = df[df.ceiling >= MIN_CEILING].dropna(subset=["transfer", "fidelity", "ceiling"])
@@ -100,6 +118,6 @@ def distributions_section(df, *, probes: int) -> str:
         "(5-fold cross-validated least squares). The verdicts apply the thresholds of the section above to "
         "each distribution's transfer and ceiling (the evaluators' overlap is measured on random probes in "
         "both).",
-        summary_table(df, overlaps), "\n".join(verdicts), product_check(df),
+        summary_table(df, overlaps), "\n".join(verdicts), "\n".join(per_run_lines(df, overlaps)), product_check(df),
         "Every run:", runs_table(df, overlaps),
     ])

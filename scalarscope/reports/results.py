@@ -24,6 +24,10 @@ from scalarscope.sweeps.summary import (
     summarize_sweep,
 )
 
+PROBE_LIMITATION = ("**Probe distribution.** The overlap analysis and the main tables are measured on uniformly "
+                    "random character strings; the section on two probe distributions shows transfer on the "
+                    "policy's own outputs beside them, and the two need not agree.")
+
 # The original project's reported figures (no model was trained there: the "transfer" figures
 # were computed from the evaluators' own scores, i.e. what this kit calls the agreement ceiling).
 ORIGINAL = {
@@ -195,9 +199,7 @@ def limitations_section(df) -> str:
         "feature map of each character in the context of the previous one, with an exact overlap knob. "
         "That makes the question answerable and the ceiling computable, and it is far friendlier than "
         "real judges, whose shared structure is neither linear nor known.",
-        "**Probe distribution.** The overlap analysis and the main tables are measured on uniformly "
-        "random character strings; the section on two probe distributions shows transfer on the "
-        "policy's own outputs beside them, and the two need not agree.",
+        PROBE_LIMITATION,
         "**The ceiling is not a hard bound.** It is the held-out evaluator's correlation with the "
         "training evaluators' equal-weight aggregate. A learner that isolates the shared axis can "
         "exceed it slightly, so a ratio above 1 is possible; near overlap 0 the ceiling is noise "
