@@ -175,3 +175,18 @@ def real_judges(*, model=None, criterion: str = "a kind and helpful answer") -> 
     sentence-transformers folder instead of the packaged MiniLM."""
     return (EmbeddingJudge(criterion, name="helpful", model=model), RelevanceJudge(name="relevant", model=model),
             SentimentJudge(name="positive"), CommonnessJudge(name="common"))
+
+
+# the sentiment judges of the English world live next door; re-exported here (after TextJudge exists)
+from scalarscope.evaluators.sentiment_judges import (  # noqa: E402
+    AfinnJudge as AfinnJudge,
+)
+from scalarscope.evaluators.sentiment_judges import (
+    MiniLMSentimentJudge as MiniLMSentimentJudge,
+)
+from scalarscope.evaluators.sentiment_judges import (
+    TextBlobJudge as TextBlobJudge,
+)
+from scalarscope.evaluators.sentiment_judges import (
+    english_judges as english_judges,
+)
