@@ -177,16 +177,9 @@ def real_judges(*, model=None, criterion: str = "a kind and helpful answer") -> 
             SentimentJudge(name="positive"), CommonnessJudge(name="common"))
 
 
+
 # the sentiment judges of the English world live next door; re-exported here (after TextJudge exists)
-from scalarscope.evaluators.sentiment_judges import (  # noqa: E402
-    AfinnJudge as AfinnJudge,
-)
-from scalarscope.evaluators.sentiment_judges import (
-    MiniLMSentimentJudge as MiniLMSentimentJudge,
-)
-from scalarscope.evaluators.sentiment_judges import (
-    TextBlobJudge as TextBlobJudge,
-)
-from scalarscope.evaluators.sentiment_judges import (
-    english_judges as english_judges,
-)
+from scalarscope.evaluators import sentiment_judges as _sentiment  # noqa: E402
+
+AfinnJudge, TextBlobJudge = _sentiment.AfinnJudge, _sentiment.TextBlobJudge
+MiniLMSentimentJudge, english_judges = _sentiment.MiniLMSentimentJudge, _sentiment.english_judges
