@@ -42,6 +42,8 @@ _LAZY = {
     "tiny_gpt2": "scalarscope.student",
     "real_judges": "scalarscope.evaluators.judges",
     "real_judges_world": "scalarscope.worlds.real_judges",
+    "english_world": "scalarscope.worlds.english",
+    "load_corpus": "scalarscope.corpus",
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",

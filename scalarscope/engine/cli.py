@@ -36,9 +36,12 @@ def add_run(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--evaluators", type=_int_at_least(1, "--evaluators 5"), default=5,
                         help="number of synthetic evaluators")
     parser.add_argument("--holdout", default=None, help="evaluator to hold out (e.g. clarity)")
-    parser.add_argument("--world", default="default", choices=["default", "real-judges"],
+    parser.add_argument("--world", default="default", choices=["default", "real-judges", "english"],
                         help="default: characters and synthetic evaluators; real-judges: a word-writing GPT-2 "
-                             "judged by MiniLM, VADER and word statistics")
+                             "judged by MiniLM, VADER and word statistics; english: a GPT-2 pretrained on English "
+                             "sentences, judged by four sentiment judges and two unrelated ones")
+    parser.add_argument("--corpus", default=None, metavar="PATH",
+                        help="english world: a UTF-8 text file or folder instead of Debian's fortunes and wordnet-base")
     parser.add_argument("--student", default="gru", choices=["gru", "tiny-gpt2"],
                         help="the student model (tiny-gpt2: a small GPT-2 built offline)")
     parser.add_argument("--budget", type=_int_at_least(1, "--budget 512"), default=None,
@@ -111,6 +114,22 @@ def _real_judges_engine(args: argparse.Namespace):
     return world.engine(holdout=args.holdout, token_pool=pool)
 
 
+def _english_engine(args: argparse.Namespace):
+    """The English world's engine (its pretrained student; --overlap, --evaluators, --student do not apply)."""
+    from scalarscope.errors import ConfigError
+    from scalarscope.governor import GovernorConfig, TokenPool
+    from scalarscope.worlds.english import english_world
+
+    if args.student != "gru":
+        raise ConfigError("--student applies to the default world; the english world has its own pretrained GPT-2 "
+                          "(drop --student)")
+    world = english_world(args.seed, corpus=args.corpus)
+    config = world.engine_config()
+    per_cycle = config.batch_size * config.max_new_tokens if args.budget is None else args.budget
+    pool = TokenPool(GovernorConfig(max_tokens_per_cycle=per_cycle, budget_strategy=args.strategy))
+    return world.engine(holdout=args.holdout, token_pool=pool)
+
+
 def run_command(args: argparse.Namespace) -> int:
     from scalarscope.engine.default_world import build_default_world
     from scalarscope.engine.summary import summarize
@@ -118,6 +137,8 @@ def run_command(args: argparse.Namespace) -> int:
     check_run_outputs(args)
     if args.world == "real-judges":
         engine = _real_judges_engine(args)
+    elif args.world == "english":
+        engine = _english_engine(args)
     else:
         engine = build_default_world(overlap=args.overlap, seed=args.seed, n=args.evaluators, holdout=args.holdout,
                                      budget=args.budget, strategy=args.strategy, student=args.student)

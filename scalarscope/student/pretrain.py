@@ -192,7 +192,7 @@ def pretrain(corpus, config: PretrainConfig | None = None, *, folder: str | os.P
                 optimizer.step()
                 step += 1
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.3f}", refresh=False)
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
                 if step % checkpoint_every == 0 or step == stop:
                     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                              "seconds": time.perf_counter() - start, "config": asdict(config),

@@ -74,3 +74,20 @@ def _real_judges_prompts() -> tuple[str, ...]:
 register_world(World("real-judges", "common English words from a tiny GPT-2; real judges (MiniLM, VADER, "
                      "wordfreq) whose overlap is measured", _real_judges_evaluators, _real_judges_student,
                      _real_judges_prompts()))
+
+
+def _english_evaluators(*, seed: int = 0, overlap: float = float("nan"), n: int | None = None):
+    from scalarscope.worlds.english import english_world
+
+    judges = english_world(seed).evaluators()
+    return judges if n is None else judges[:n]
+
+
+def _english_student(name: str = "pretrained", *, seed: int = 0):
+    from scalarscope.worlds.english import english_world
+
+    return english_world(seed).student()
+
+
+register_world(World("english", "a GPT-2 pretrained on English sentences; four sentiment judges sharing an axis "
+                     "and two unrelated ones (scalarscope.worlds.english)", _english_evaluators, _english_student))
