@@ -2,9 +2,10 @@
 
 A minimal stand-in for issue 17's ``engine.holdout_transfer(n, probes=...)`` (same names, so a
 caller switches by replacing the function with the method): :func:`distribution_transfer` measures
-on ``"random"`` token sequences (the engine's probes), on ``"policy"`` samples (the student writing
+on ``"random"`` token sequences (uniform over the text tokens), on ``"policy"`` samples (the student writing
 after the engine's prompts) or on a list of given texts (read after ``<bos>`` alone, as in
-pretraining; every judge scores the whole text).
+pretraining; every judge scores the whole text; texts longer than the student's context are left
+out, and ``n`` says how many were used).
 
 Numbers, on the probes every evaluator scored:
 
@@ -83,7 +84,15 @@ def _policy_probes(engine, n: int, seed: int):
 
 
 def _text_probes(engine, texts: list[str]):
+    """Texts as probe rows after ``<bos>`` alone; texts longer than the model's context are left out."""
     rows = [engine.tokenizer.encode(t, what="probe text") for t in texts]
+    limit = (getattr(engine.model, "context", 0) or 10**9) - 1
+    rows = [r for r in rows if 0 < len(r) <= limit]
+    if len(rows) < 3:
+        from scalarscope.errors import ConfigError
+
+        raise ConfigError(f"only {len(rows)} of {len(texts)} probe texts fit the model's context of {limit + 1} "
+                          "positions; give shorter texts")
     width = max(len(r) for r in rows)
     ids = np.full((len(rows), width), engine.tokenizer.pad_id, dtype=np.int64)
     for i, r in enumerate(rows):
@@ -97,12 +106,13 @@ def distribution_transfer(engine, n: int = 2000, *, probes="random", seed: int =
     """Transfer of ``engine``'s held-out judge on ``n`` probes: ``probes`` is ``"random"``,
     ``"policy"`` or a list of texts (all of them are used; ``n`` is ignored)."""
     from scalarscope.engine._threads import torch_threads
-    from scalarscope.engine.transfer import draw_probes
     from scalarscope.evaluators.base import score_responses
     from scalarscope.evaluators.scalar_head import predicted_scores
 
     if isinstance(probes, str) and probes == "random":
-        ids, prompt_index = draw_probes(engine, n, [abs(int(seed)), 44])
+        rng = np.random.default_rng([abs(int(seed)), 44])
+        uniform = getattr(engine.tokenizer, "uniform_probes", engine.tokenizer.sample_probes)
+        ids, prompt_index = uniform(n, engine.config.probe_length, rng), rng.integers(len(engine.prompts), size=n)
         prompt_ids = [engine._encode_prompt(p) for p in engine.prompts]
         lengths, prompts, name = np.full(n, ids.shape[1]), [engine.prompts[i] for i in prompt_index], "random"
     elif isinstance(probes, str) and probes == "policy":

@@ -178,8 +178,15 @@ def real_judges(*, model=None, criterion: str = "a kind and helpful answer") -> 
 
 
 
-# the sentiment judges of the English world live next door; re-exported here (after TextJudge exists)
-from scalarscope.evaluators import sentiment_judges as _sentiment  # noqa: E402
 
-AfinnJudge, TextBlobJudge = _sentiment.AfinnJudge, _sentiment.TextBlobJudge
-MiniLMSentimentJudge, english_judges = _sentiment.MiniLMSentimentJudge, _sentiment.english_judges
+_SENTIMENT = ("AfinnJudge", "TextBlobJudge", "MiniLMSentimentJudge", "english_judges")
+
+
+def __getattr__(name: str):
+    """The English world's sentiment judges live in :mod:`scalarscope.evaluators.sentiment_judges`
+    (which builds on :class:`TextJudge`); they are re-exported here, on first use."""
+    if name in _SENTIMENT:
+        from scalarscope.evaluators import sentiment_judges
+
+        return getattr(sentiment_judges, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,6 +11,8 @@ judges that share an axis and two unrelated ones.
   used for pretraining nor as prompts.
 - **Judges** (:func:`~scalarscope.evaluators.sentiment_judges.english_judges`): ``vader``,
   ``afinn``, ``textblob``, ``minilm_sentiment``, ``common``, ``spelling``.
+- **Off-policy probes** (what the scalar head also learns from, beside the policy's samples):
+  windows of training-split text, not random tokens.
 - **KL**: the engine's reference policy is the pretrained student; the world penalises KL to it
   (``kl_coef`` :data:`KL_COEF`) so the student keeps writing English.
 """
@@ -32,10 +34,10 @@ JUDGE_NAMES = ("vader", "afinn", "textblob", "minilm_sentiment", "common", "spel
 OPTIONS = frozenset({"corpus", "pretrain", "judges", "config"})
 PROMPT_WORDS, N_PROMPTS = 3, 64
 KL_COEF = 0.1
-# 16 responses of up to 16 tokens per cycle after 4 prompts, 8 random probes: sized so that 300
-# cycles fit in 4 minutes on two shared cores (docs/ENGLISH.md reports the measured time)
-CONFIG = dict(batch_size=16, prompts_per_cycle=4, max_new_tokens=16, probe_batch=8, probe_length=16,
-              state_probe_size=16, transfer_every=50, transfer_probes=128, learning_rate=1e-3, kl_coef=KL_COEF)
+# 16 responses of up to 16 tokens per cycle after 4 prompts, 16 text-window probes: meant to fit 300
+# cycles in 4 minutes on two quiet cores (docs/ENGLISH.md and the report give the measured time)
+CONFIG = dict(batch_size=16, prompts_per_cycle=4, max_new_tokens=16, probe_batch=16, probe_length=16,
+              state_probe_size=16, transfer_every=50, transfer_probes=128, learning_rate=2e-3, kl_coef=KL_COEF)
 
 
 @lru_cache(maxsize=4)
@@ -63,6 +65,41 @@ def world_prompts(corpus, n: int = N_PROMPTS, words: int = PROMPT_WORDS) -> tupl
         raise ConfigError(f"the corpus's prompt split has no sentence of {words + 4} words or more to take prompts "
                           "from; give a larger corpus")
     return prompts
+
+
+_STREAMS: dict[tuple[str, str], np.ndarray] = {}
+
+
+def train_stream(folder, corpus) -> np.ndarray:
+    """The training split as one stream of token ids (sentences joined by spaces), cached per folder."""
+    key = (str(folder), corpus.fingerprint)
+    if key not in _STREAMS:
+        from transformers import PreTrainedTokenizerFast
+
+        tok = PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"))
+        _STREAMS[key] = np.asarray(tok(" ".join(corpus.train), add_special_tokens=False)["input_ids"], dtype=np.int64)
+    return _STREAMS[key]
+
+
+def TextProbeTokenizer(base, stream: np.ndarray):  # noqa: N802 (a class built on first use: HFTokenizer imports transformers lazily)
+    """``base`` (an :class:`~scalarscope.student.hf_tokenizer.HFTokenizer`) whose ``sample_probes``
+    draws windows of training-split text (so the scalar head learns the judges off-policy on
+    English, never on the held-out probe split); ``uniform_probes`` keeps uniformly random tokens."""
+    from scalarscope.student.hf_tokenizer import HFTokenizer
+
+    class _TextProbes(HFTokenizer):
+        def __init__(self) -> None:  # a copy of base's state; HFTokenizer's checks already ran on it
+            self.__dict__.update(base.__dict__)
+            self._stream = stream
+
+        def sample_probes(self, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+            starts = rng.integers(len(self._stream) - length, size=n)
+            return self._stream[starts[:, None] + np.arange(length)[None, :]]
+
+        def uniform_probes(self, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+            return HFTokenizer.sample_probes(self, n, length, rng)
+
+    return _TextProbes()
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,10 +130,13 @@ class EnglishWorld:
         return list(self.judges or shared_judges())
 
     def student(self):
-        """A fresh copy of the pretrained student (its scalar head from ``seed``)."""
+        """A fresh copy of the pretrained student (its scalar head from ``seed``), whose off-policy
+        probes are windows of training-split text (:class:`TextProbeTokenizer`)."""
         from scalarscope.student.pretrain import load_student
 
-        return load_student(self.folder, seed=self.seed, fingerprint=self.corpus.fingerprint)
+        student = load_student(self.folder, seed=self.seed, fingerprint=self.corpus.fingerprint)
+        student.tokenizer = TextProbeTokenizer(student.tokenizer, train_stream(self.folder, self.corpus))
+        return student
 
     def prompts(self) -> tuple[str, ...]:
         return world_prompts(self.corpus)
