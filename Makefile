@@ -51,6 +51,7 @@ results: setup  # the whole results document, then its conscience section, then 
 	$(BIN)/python examples/path_a_vs_b.py
 	$(BIN)/python examples/goodhart_results.py
 	$(BIN)/python examples/real_judges_results.py
+	$(BIN)/python examples/english_results.py
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

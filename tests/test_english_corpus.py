@@ -168,3 +168,16 @@ def test_a_mismatched_tokenizer_or_corpus_is_refused(fixture_corpus, tmp_path):
         pt.load_student(folder)
     with pytest.raises(CheckpointError, match="scalarscope pretrain"):
         pt.load_student(tmp_path)
+
+
+def test_pretrain_command_trains_reports_and_refuses_a_missing_corpus(tmp_path, capsys):
+    from scalarscope.cli import main
+
+    out = tmp_path / "student"
+    code = main(["pretrain", "--corpus", str(FIXTURE), "--steps", "3", "--layers", "1", "--width", "32", "--vocab",
+                 "300", "--out", str(out), "--samples", "2", "--no-progress"])
+    text = capsys.readouterr().out
+    assert code == 0 and "validation perplexity" in text and "bigram" in text
+    assert (out / "tokenizer.json").is_file() and (out / "model.safetensors").is_file()
+    assert main(["pretrain", "--corpus", str(tmp_path / "missing.txt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
