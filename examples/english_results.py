@@ -174,7 +174,7 @@ def transfer_section(rows, args) -> list[str]:
 
 def kl_section(with_kl, no_kl, args) -> list[str]:
     out = ["", f"## Does the student still write English? ({args.cycles} cycles, VADER held out, seed 0)", "",
-           "| KL penalty | training judges' mean score, first 20 -> last 20 cycles | rise | perplexity of final "
+           f"| KL penalty | training judges' mean score, first {min(20, args.cycles // 2)} -> last {min(20, args.cycles // 2)} cycles | rise | perplexity of final "
            "samples under the reference | the reference's own samples | ratio |", "|---|---|---:|---:|---:|---:|"]
     for r in (with_kl, no_kl):
         rise, ratio = r["rise"][1] - r["rise"][0], r["ppl_final"] / r["ppl_reference_own"]

@@ -92,3 +92,14 @@ def test_transfer_statistics_against_numpy():
                                     n_boot=300, n_null=300)
     assert unrelated.ci_low < 0 < unrelated.ci_high and unrelated.p_null > 0.01
     assert best_linear_ceiling(truth, held) == pytest.approx(out.best_ceiling)
+
+
+def test_score_rise_compares_windows_that_do_not_overlap():
+    from types import SimpleNamespace
+
+    from scalarscope.worlds.english_measures import score_rise
+
+    history = [SimpleNamespace(metrics=SimpleNamespace(mean_score=s)) for s in np.linspace(0.0, 1.0, 20)]
+    first, last = score_rise(SimpleNamespace(history=history), window=20)  # 20 cycles: halves of 10
+    assert first == pytest.approx(np.linspace(0.0, 1.0, 20)[:10].mean())
+    assert last == pytest.approx(np.linspace(0.0, 1.0, 20)[10:].mean())

@@ -59,8 +59,10 @@ def judge_correlations(judges, texts: list[str]) -> tuple[list[str], np.ndarray]
 
 
 def score_rise(engine, *, window: int = 20) -> tuple[float, float]:
-    """Mean training-judge score over the first and the last ``window`` cycles of the engine's history."""
+    """Mean training-judge score over the first and the last ``window`` cycles of the engine's history
+    (at most half the history each, so the two never overlap)."""
     scores = np.array([r.metrics.mean_score for r in engine.history])
+    window = max(1, min(window, len(scores) // 2))
     return float(np.nanmean(scores[:window])), float(np.nanmean(scores[-window:]))
 
 
