@@ -37,9 +37,10 @@ STATE = "pretrain_state.pt"
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    """Tokenizer, model and schedule. The default (4 layers, width 128, 4,096 tokens: 2.2M weights,
-    half of them the tied embedding) is what trains to below the bigram baseline in under 10 minutes
-    on two CPU cores (docs/ENGLISH.md)."""
+    """Tokenizer, model and schedule. The default: 4 layers, width 128, a 4,096-token byte-level BPE
+    (1.3M weights, 0.5M of them the tied embedding), 1,500 steps of 32 sentences (about 1.1 epochs).
+    Measured on the shared 2-core machine (docs/ENGLISH.md): validation perplexity 183 against the
+    unigram's 764 and the bigram's 143, in 837 s; beating the bigram needs more steps than that."""
 
     vocab_size: int = 4096
     tokenizer: str = "bytelevel"
