@@ -23,13 +23,18 @@ $(STAMP): requirements/lock.txt pyproject.toml | $(BIN)/python
 setup: $(STAMP)
 
 # Debian's chromium drives the real-browser test; installed when we are root on a Debian machine.
+# Debian's fortunes and wordnet-base are the English world's default corpus (scalarscope.corpus).
 system-deps:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && echo "chromium: installed"; \
 	else echo "chromium: not installed (not root or no apt-get); the browser test will be skipped"; fi
+	@if [ -d /usr/share/games/fortunes ] && [ -f /usr/share/wordnet/data.noun ]; then echo "fortunes, wordnet-base: present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fortunes wordnet-base >/dev/null && echo "fortunes, wordnet-base: installed"; \
+	else echo "fortunes, wordnet-base: not installed (not root or no apt-get); the English world needs --corpus PATH"; fi
 
-demo: setup
+demo: setup system-deps
 	$(BIN)/scalarscope run --overlap 0.87 --cycles 300 --seed 0 --holdout clarity --export runs/demo_geometry.json
 
 lab: setup
@@ -48,6 +53,7 @@ results: setup  # the whole results document, then its conscience section, then 
 	$(BIN)/python examples/path_a_vs_b.py
 	$(BIN)/python examples/goodhart_results.py
 	$(BIN)/python examples/real_judges_results.py
+	$(BIN)/python examples/english_results.py
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

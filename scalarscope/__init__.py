@@ -48,6 +48,8 @@ _LAZY = {
     "build_world": "scalarscope.worlds",
     "register_world": "scalarscope.worlds",
     "WorldSpec": "scalarscope.worlds",
+    "english_world": "scalarscope.worlds.english",
+    "load_corpus": "scalarscope.corpus",
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",

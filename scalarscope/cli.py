@@ -19,6 +19,8 @@ _SUBCOMMANDS = [
     ("score", "scalarscope.onnx.cli:add_score", "score a response with an exported ONNX conscience"),
     ("goodhart", "scalarscope.sweeps.goodhart_cli:add_goodhart",
      "conscience-only training: proxy and gold against sqrt(KL)"),
+    ("pretrain", "scalarscope.student.pretrain_cli:add_pretrain",
+     "pretrain the English world's GPT-2 on a corpus (cached, resumable)"),
 ]
 
 

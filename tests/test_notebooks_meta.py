@@ -11,7 +11,7 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 EXPECTED = ("01_internalization.ipynb", "02_path_a_vs_b.ipynb", "03_revision.ipynb", "04_desktop_roundtrip.ipynb",
-            "05_conscience.ipynb", "06_real_judges.ipynb", "07_gpt2_student.ipynb")
+            "05_conscience.ipynb", "06_real_judges.ipynb", "07_gpt2_student.ipynb", "08_english.ipynb")
 FOUND = tuple(sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
 MAX_BYTES = 100 * 1024
 MAX_CELL_LINES = 8  # a cell is a few lines calling the library

@@ -153,6 +153,7 @@ def build_run_engine(args: argparse.Namespace):
     return world.engine(holdout=args.holdout, token_pool=pool)
 
 
+
 def run_command(args: argparse.Namespace) -> int:
     from scalarscope.engine.summary import summary_text
 

@@ -205,3 +205,18 @@ def real_judges(*, model=None, criterion: str = "a kind and helpful answer") -> 
     sentence-transformers folder instead of the packaged MiniLM."""
     return (EmbeddingJudge(criterion, name="helpful", model=model), RelevanceJudge(name="relevant", model=model),
             SentimentJudge(name="positive"), CommonnessJudge(name="common"))
+
+
+
+
+_SENTIMENT = ("AfinnJudge", "TextBlobJudge", "MiniLMSentimentJudge", "english_judges")
+
+
+def __getattr__(name: str):
+    """The English world's sentiment judges live in :mod:`scalarscope.evaluators.sentiment_judges`
+    (which builds on :class:`TextJudge`); they are re-exported here, on first use."""
+    if name in _SENTIMENT:
+        from scalarscope.evaluators import sentiment_judges
+
+        return getattr(sentiment_judges, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ import ast
 
 # option name -> the flag that sets it (flags a subcommand adds itself, with its own defaults)
 FLAGS = {"overlap": "--overlap", "n_evaluators": "--evaluators", "student": "--student",
-         "context_share": "--context-share"}
+         "context_share": "--context-share", "corpus": "--corpus"}
 
 
 def _key_value(text: str) -> tuple[str, object]:
@@ -31,8 +31,12 @@ def add_world_arguments(parser: argparse.ArgumentParser) -> None:
     """``--world`` and ``--option`` (the subcommand adds the named flags it offers)."""
     parser.add_argument("--world", default="default",
                         help="a registered world: default (characters, synthetic evaluators), real-judges (a "
-                             "word-writing GPT-2 judged by MiniLM, VADER and word statistics), or one registered "
+                             "word-writing GPT-2 judged by MiniLM, VADER and word statistics), english (a GPT-2 pretrained on "
+                             "English sentences, four sentiment judges and two unrelated ones), or one registered "
                              "by a module named in SCALARSCOPE_WORLDS")
+    parser.add_argument("--corpus", default=None, metavar="PATH",
+                        help="worlds that read text (english): a UTF-8 text file or folder instead of Debian's "
+                             "fortunes and wordnet-base")
     parser.add_argument("--option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                         help="any other option of the world (repeatable), e.g. --option n_words=500")
 

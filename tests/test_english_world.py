@@ -1,0 +1,105 @@
+"""The English world on the fixture corpus with a tiny pretrained student, and transfer on a
+distribution of texts with its interval and null."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from scalarscope.engine.text_transfer import best_linear_ceiling, distribution_transfer, transfer_statistics  # noqa: E402
+from scalarscope.errors import ConfigError  # noqa: E402
+
+FIXTURE = str(Path(__file__).parent / "data" / "english_corpus.txt")
+TINY = dict(vocab_size=400, n_layer=1, n_embd=32, n_head=2, n_positions=96, batch_size=16, steps=8, warmup=2)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from scalarscope.student import pretrain as pt
+    from scalarscope.worlds.english import english_world
+
+    root = tmp_path_factory.mktemp("cache")
+    original = pt.cache_dir
+    pt.cache_dir = lambda: root
+    try:
+        yield english_world(0, corpus=FIXTURE, pretrain=pt.PretrainConfig(**TINY))
+    finally:
+        pt.cache_dir = original
+
+
+def test_world_shape_prompts_and_natural_texts_are_held_out(world):
+    assert world.name == "english" and world.evaluator_names == (
+        "vader", "afinn", "textblob", "minilm_sentiment", "common", "spelling")
+    assert [e.name for e in world.evaluators()] == list(world.evaluator_names)
+    corpus = world.corpus
+    prompts = world.prompts()
+    assert prompts and all(any(s.startswith(p) for s in corpus.prompt) for p in prompts)
+    natural = world.natural_texts(20, seed=1)
+    assert len(natural) == 20 and set(natural) <= set(corpus.probe)
+    assert not set(natural) & (set(corpus.train) | set(corpus.validation) | set(corpus.prompt))
+    assert natural == world.natural_texts(20, seed=1) != world.natural_texts(20, seed=2)
+    assert world.engine_config().kl_coef > 0  # the KL penalty is on by default
+    with pytest.raises(ConfigError, match="no option"):
+        from scalarscope.worlds.english import english_world
+
+        english_world(0, overlap=0.5)
+
+
+def test_world_engine_trains_with_kl_to_the_pretrained_reference(world):
+    engine = world.engine(holdout="vader", batch_size=8, max_new_tokens=8, probe_batch=4, state_probe_size=4,
+                          transfer_every=0)
+    assert engine.holdout == "vader" and "vader" not in engine.train_names
+    assert engine.config.kl_coef == world.engine_config().kl_coef
+    engine.run(3, progress=False)
+    assert len(engine.history) == 3
+    kl = [r.metrics.kl for r in engine.history]
+    assert kl[0] == pytest.approx(0.0, abs=1e-6) and all(np.isfinite(kl))  # the reference is the start
+    out = distribution_transfer(engine, probes=world.natural_texts(40), n_boot=50, n_null=50)
+    assert out.distribution == "texts" and 30 <= out.n <= 40 and out.holdout == "vader"
+    for probes in ("random", "policy"):
+        assert distribution_transfer(engine, 16, probes=probes, n_boot=20, n_null=20).distribution == probes
+
+
+def test_world_registry_and_lazy_export():
+    import scalarscope
+    from scalarscope.worlds import get_world
+
+    assert get_world("english").name == "english"
+    assert scalarscope.english_world.__name__ == "english_world"
+
+
+def test_transfer_statistics_against_numpy():
+    rng = np.random.default_rng(0)
+    truth = rng.random((400, 3))
+    held = truth @ np.array([0.6, 0.3, 0.1]) + 0.2 * rng.standard_normal(400)
+    predicted = truth + 0.1 * rng.standard_normal((400, 3))
+    out = transfer_statistics(predicted, truth, held, distribution="texts", holdout="h", n_boot=300, n_null=300)
+    assert out.transfer == pytest.approx(np.corrcoef(predicted.mean(1), held)[0, 1])
+    assert out.ceiling == pytest.approx(np.corrcoef(truth.mean(1), held)[0, 1])
+    assert out.ci_low < out.transfer < out.ci_high and out.p_null < 0.01
+    from sklearn.linear_model import LinearRegression
+
+    fit = LinearRegression().fit(truth, held).predict(truth)
+    assert out.best_ceiling == pytest.approx(np.corrcoef(fit, held)[0, 1])
+    assert out.best_ceiling >= out.ceiling
+    unrelated = transfer_statistics(predicted, truth, rng.random(400), distribution="texts", holdout="h",
+                                    n_boot=300, n_null=300)
+    assert unrelated.ci_low < 0 < unrelated.ci_high and unrelated.p_null > 0.01
+    assert best_linear_ceiling(truth, held) == pytest.approx(out.best_ceiling)
+
+
+def test_score_rise_compares_windows_that_do_not_overlap():
+    from types import SimpleNamespace
+
+    from scalarscope.worlds.english_measures import score_rise
+
+    history = [SimpleNamespace(metrics=SimpleNamespace(mean_score=s)) for s in np.linspace(0.0, 1.0, 20)]
+    first, last = score_rise(SimpleNamespace(history=history), window=20)  # 20 cycles: halves of 10
+    assert first == pytest.approx(np.linspace(0.0, 1.0, 20)[:10].mean())
+    assert last == pytest.approx(np.linspace(0.0, 1.0, 20)[10:].mean())
