@@ -9,6 +9,8 @@ contenders, timed in one process, interleaved in 25-cycle blocks, medians report
   generate, the scores, one update with the engine's losses (its off-policy probes included), no
   governor, critic, geometry, transfer measurement, records or threads. The issue's 1.2x target
   compares the engine with this: what the engine costs on top of the learning itself.
+- engine, judges then student: the engine with ``concurrent_judges=False`` (the evaluators score
+  before the teacher-forced pass instead of beside it), to show what scoring concurrently buys.
 - bare floor: one generate and one REINFORCE step on random advantages, no evaluators, no head
   loss. Printed so the cost of the learning's own parts (scoring, head regression, probes, entropy
   bonus, clipping) is visible too.
@@ -115,8 +117,10 @@ def main() -> None:
     batch, new_tokens = 32, 16
     config = EngineConfig(batch_size=batch, max_new_tokens=new_tokens, torch_threads=args.threads)
     engine = ScalarScopeEngine(seed=0, config=config)  # the default world: 5 evaluators, no holdout
+    inline = ScalarScopeEngine(seed=0, config=config.replace(concurrent_judges=False))
     contenders = {
         "engine": lambda: engine.step().metrics.tokens_used,
+        "judges then": lambda: inline.step().metrics.tokens_used,
         "bare loop": bare_loop(batch, new_tokens, evaluators=correlated_evaluators(5, 0.5, seed=0)),
         "bare floor": bare_loop(batch, new_tokens),
     }

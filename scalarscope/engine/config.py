@@ -46,6 +46,10 @@ class EngineConfig:
         (0.003 at 0.5, 0.025 at 1). No value buys the default world anything it measures.
     conscience_learns: under ``reward_source="conscience"``, whether the scalar head keeps learning
         from the evaluators (default: frozen; see :mod:`scalarscope.engine.steering`).
+    concurrent_judges: score the responses on a worker thread while the student runs its
+        teacher-forced pass (only the loss needs the scores), so a cycle costs about max(judges,
+        student) rather than their sum (``benchmarks/bench_judges.py``). The numbers are the same
+        either way; False scores first, on the calling thread.
     """
 
     batch_size: int = 32
@@ -64,6 +68,7 @@ class EngineConfig:
     torch_threads: int | None = 1
     kl_coef: float = 0.0
     conscience_learns: bool = False
+    concurrent_judges: bool = True
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size"):
@@ -79,8 +84,9 @@ class EngineConfig:
         for name in ("head_weight", "entropy_weight", "grad_clip"):
             check_scalar(getattr(self, name), name, min_value=0.0)
         check_scalar(self.kl_coef, "kl_coef", min_value=0.0, hint="Use 0 to measure KL without penalising it.")
-        if not isinstance(self.conscience_learns, bool):
-            raise ConfigError(f"conscience_learns must be True or False, got {self.conscience_learns!r}")
+        for name in ("conscience_learns", "concurrent_judges"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
     def replace(self, **changes) -> EngineConfig:
         return replace(self, **changes)
