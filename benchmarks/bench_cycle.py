@@ -12,6 +12,8 @@ contenders, timed in one process, interleaved in 25-cycle blocks, medians report
   The issue's 1.2x target compares the engine with this: what the engine costs on top of the
   learning itself. Both contenders' mean judge score over their first and last blocks is printed
   to show they learn alike.
+- engine, judges then student: the engine with ``concurrent_judges=False`` (the evaluators score
+  before the teacher-forced pass instead of beside it), to show what scoring concurrently buys.
 - bare floor: one generate and one REINFORCE step on random advantages, no evaluators, no head
   loss. Printed so the cost of the learning's own parts (scoring, head regression, probes, entropy
   bonus, clipping) is visible too.
@@ -61,7 +63,9 @@ def main() -> None:
         return record.metrics.tokens_used
 
     bare = bare_step(default_student(seed=0), correlated_evaluators(5, 0.5, seed=0), config)
-    contenders = {"engine": engine_step, "bare loop": bare, "bare floor": floor_step(default_student(seed=0), config)}
+    inline = ScalarScopeEngine(seed=0, config=config.replace(concurrent_judges=False))
+    contenders = {"engine": engine_step, "judges then": lambda: inline.step().metrics.tokens_used, "bare loop": bare,
+                  "bare floor": floor_step(default_student(seed=0), config)}
     for _ in range(20):  # warm up all
         for step in contenders.values():
             step()

@@ -143,3 +143,16 @@ def test_the_revision_pair_step_goes_through_the_same_step_and_records_its_diver
     assert messages == ["non-finite gradient of the loss; update skipped",
                         "non-finite gradient of the revision pair loss; update skipped"]
     assert record.status == "diverged"
+
+
+def test_judges_scoring_beside_the_student_changes_no_number():
+    """concurrent_judges only moves where the evaluators run (the judge worker, during the
+    teacher-forced pass); every recorded number and every parameter is the same."""
+    def run(concurrent):
+        engine = ScalarScopeEngine(seed=3, config=SMALL.replace(concurrent_judges=concurrent, transfer_every=4))
+        engine.run(6, progress=False)
+        return engine
+
+    beside, inline = run(True), run(False)
+    assert beside.history.to_frame().drop(columns="wall_ms").equals(inline.history.to_frame().drop(columns="wall_ms"))
+    assert all(torch.equal(a, b) for a, b in zip(beside.model.parameters(), inline.model.parameters(), strict=True))

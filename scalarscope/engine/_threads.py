@@ -27,13 +27,14 @@ def torch_threads(n: int | None):
 
 
 _WORKER: ThreadPoolExecutor | None = None
+_JUDGES: ThreadPoolExecutor | None = None
 _WORKER_LOCK = threading.Lock()
 
 
 def _forget_worker_after_fork() -> None:
-    """A forked child inherits the executor but not its thread: work sent to it would never run."""
-    global _WORKER, _WORKER_LOCK
-    _WORKER, _WORKER_LOCK = None, threading.Lock()
+    """A forked child inherits the executors but not their threads: work sent to them would never run."""
+    global _WORKER, _JUDGES, _WORKER_LOCK
+    _WORKER, _JUDGES, _WORKER_LOCK = None, None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_worker_after_fork)
@@ -48,3 +49,14 @@ def probe_worker() -> ThreadPoolExecutor:
         if _WORKER is None:
             _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scalarscope-probes")
         return _WORKER
+
+
+def judge_worker() -> ThreadPoolExecutor:
+    """The process-wide thread that calls the evaluators on a cycle's responses while the calling
+    thread runs the student's teacher-forced pass (which needs no score). Evaluators are only ever
+    called from one thread at a time: this one, or the engine's own outside the update."""
+    global _JUDGES
+    with _WORKER_LOCK:
+        if _JUDGES is None:
+            _JUDGES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scalarscope-judges")
+        return _JUDGES

@@ -57,6 +57,10 @@ class EngineConfig:
         conscience-only update. False keeps them (the earlier behaviour), for the ablation only: at
         overlap 0.87 the carried momentum was about 5x the first conscience gradient and still ~10 %
         after 22 cycles (issue 17); docs/RESULTS_AND_LIMITATIONS.md reports both.
+    concurrent_judges: score the responses on a worker thread while the student runs its
+        teacher-forced pass (only the loss needs the scores), so a cycle costs about max(judges,
+        student) rather than their sum (``benchmarks/bench_judges.py``). The numbers are the same
+        either way; False scores first, on the calling thread.
 
     Limits (:data:`SIZE_LIMITS`, checked here and so on every checkpoint load): batch_size,
     probe_batch and state_probe_size at most 4,096 responses; max_new_tokens and probe_length at most
@@ -84,6 +88,7 @@ class EngineConfig:
     kl_coef: float = 0.0
     conscience_learns: bool = False
     reset_optimizer_on_switch: bool = True
+    concurrent_judges: bool = True
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "prompts_per_cycle", "max_new_tokens", "probe_length", "state_probe_size",
@@ -104,7 +109,7 @@ class EngineConfig:
         check_scalar(self.kl_coef, "kl_coef", min_value=0.0, max_value=SIZE_LIMITS["kl_coef"],
                      hint="Use 0 to measure KL without penalising it; beyond 1000 the penalty overflows the loss "
                           "and every update is skipped (1 already keeps the policy near its reference).")
-        for name in ("conscience_learns", "reset_optimizer_on_switch"):
+        for name in ("conscience_learns", "reset_optimizer_on_switch", "concurrent_judges"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
 

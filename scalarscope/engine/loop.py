@@ -196,10 +196,12 @@ class ScalarScopeEngine(Steering):
         # [revise] drafts predicted weak, when the engine revises
         if self.revision is not None:
             generated = self.revision.revise(context, self.token_pool, self._reward, opened, generated)
-        # 4. evaluate: training evaluators and the holdout score every response
-        evaluated = stages.evaluate(context, opened, generated, with_probes=self.head_learns())
+        # 4. evaluate: training evaluators and the holdout score every response (on the judge
+        #    worker, while 5. runs the student's teacher-forced pass: only the loss needs the scores)
+        scoring = stages.start_evaluation(context, opened, generated, with_probes=self.head_learns())
         # 5. update: policy from the reward source, scalar head, [revision pairs], critic
-        updated = update_stage.update(context, self._trainer(), opened, generated, evaluated)
+        updated = update_stage.update(context, self._trainer(), opened, generated, scoring)
+        evaluated = scoring.result()
         critic = update_stage.learn_critic(context, self.critic, generated, evaluated, updated)
         if updated.stepped:
             self._count_head_update()

@@ -9,7 +9,8 @@ is the list of them (:meth:`ScalarScopeEngine._cycle`); the update stage is in
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ import torch
 from scalarscope.engine._cycle import batch_split
 from scalarscope.engine._metrics import evaluator_failures
 from scalarscope.engine._reading import pad_ids
+from scalarscope.engine._threads import judge_worker
 from scalarscope.engine.context import RunContext
 from scalarscope.engine.records import FailureEvent, RevisionOutcome
 from scalarscope.evaluators.base import ScoreTable, score_responses
@@ -123,6 +125,11 @@ def evaluate(context: RunContext, opened: Opened, generated: Generated, *, with_
     return Evaluated(tuple(responses), responses_table, probe_table, tuple(failures))
 
 
-def with_revision(generated: Generated, outcome: RevisionOutcome) -> Generated:
-    """``generated`` with its revision outcome replaced (the update adds the pair step's numbers)."""
-    return replace(generated, revision=outcome)
+def start_evaluation(context: RunContext, opened: Opened, generated: Generated, *, with_probes: bool) -> Future:
+    """:func:`evaluate`, on the judge worker when ``concurrent_judges`` (the update's teacher-forced
+    pass runs meanwhile and waits for the result only for its loss), else here and now."""
+    if context.config.concurrent_judges:
+        return judge_worker().submit(evaluate, context, opened, generated, with_probes=with_probes)
+    done: Future = Future()
+    done.set_result(evaluate(context, opened, generated, with_probes=with_probes))
+    return done

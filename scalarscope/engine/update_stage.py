@@ -10,6 +10,7 @@ and every read of the parameters the cycle started from finishes before ``optimi
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -89,15 +90,20 @@ def apply_step(context: RunContext, trainer: Trainer, cycle: int, loss: torch.Te
 
 
 def update(context: RunContext, trainer: Trainer, opened: Opened, generated: Generated,
-           evaluated: Evaluated) -> Updated:
-    """One optimisation step on the responses and the off-policy probes, then the revision pairs."""
-    cfg, reward = context.config, trainer.reward
-    if reward.needs_evaluators(cfg) and not evaluated.table.valid[:, context.train_cols].any():
+           scoring: Future) -> Updated:
+    """One optimisation step on the responses and the off-policy probes, then the revision pairs.
+    ``scoring`` gives the evaluate stage's :class:`Evaluated`; the student's teacher-forced pass
+    runs before it is asked for (it needs no score), so the judges may score meanwhile."""
+    cfg, gen, reader = context.config, generated.gen, trainer.reader
+    width = max(gen.tokens.shape[1], generated.probe_ids.shape[1])
+    reader.start_reads(opened, generated, trainer.reference)  # the state and transfer read the parameters as they are
+    logits, values = reader.teacher_forced(opened, generated, width)
+    evaluated = scoring.result()
+    if trainer.reward.needs_evaluators(cfg) and not evaluated.table.valid[:, context.train_cols].any():
         # nothing to learn from: no step (an entropy-only step would move the policy for nothing)
-        trainer.reader.start_reads(opened, generated, trainer.reference)  # the state and transfer still read
-        trainer.reader.finish()
+        reader.finish()
         return Updated(Losses(), (), False, True, generated.revision)
-    loss, terms, kl_tokens = _loss(context, trainer, opened, generated, evaluated)
+    loss, terms, kl_tokens = _loss(context, trainer, generated, evaluated, logits, values)
     step = apply_step(context, trainer, opened.index, loss, "loss")
     if not math.isfinite(step.loss):
         losses = Losses()  # missing, not zero: nothing was optimised
@@ -112,19 +118,17 @@ def update(context: RunContext, trainer: Trainer, opened: Opened, generated: Gen
     return Updated(losses, failures, step.stepped, False, revision)
 
 
-def _loss(context: RunContext, trainer: Trainer, opened: Opened, generated: Generated, evaluated: Evaluated):
-    """The update's loss tensor, its terms (policy, head, entropy) as floats, and a function giving
-    the per-token KL to the reference (read when asked: the reference's logits come from the worker)."""
+def _loss(context: RunContext, trainer: Trainer, generated: Generated, evaluated: Evaluated, logits, values):
+    """The update's loss tensor from the teacher-forced ``logits`` [B, T, V] and ``values``
+    [B + P, width, H], its terms (policy, head, entropy) as floats, and a function giving the
+    per-token KL to the reference (read when asked: the reference's logits come from the worker)."""
     cfg, gen, reader = context.config, generated.gen, trainer.reader
-    width = max(gen.tokens.shape[1], generated.probe_ids.shape[1])
     head_learns = trainer.reward.head_learns(cfg)
     if head_learns:
         targets = _update.head_targets(evaluated.table, evaluated.probe_table, context.train_cols, gen.lengths,
-                                       generated.probe_ids.shape[1], width)
+                                       generated.probe_ids.shape[1], max(gen.tokens.shape[1], generated.probe_ids.shape[1]))
     rewards = trainer.reward.token_rewards(evaluated.table, context.train_cols, gen.values, gen.lengths,
                                            gen.tokens.shape[1])
-    reader.start_reads(opened, generated, trainer.reference)
-    logits, values = reader.teacher_forced(opened, generated, width)
     pg_loss, entropy = _update.policy_loss(logits, gen.tokens, gen.used, rewards)
     h_loss = head_loss(values, *targets) if head_learns else torch.zeros((), device=logits.device)
     loss = pg_loss - cfg.entropy_weight * entropy + cfg.head_weight * h_loss
