@@ -14,6 +14,11 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scalarscope.engine.loop import ScalarScopeEngine
+
 
 
 def _int_at_least(minimum: int, example: str):
@@ -130,7 +135,7 @@ def _write_outputs(engine, args: argparse.Namespace, *, stopped: bool) -> int:
     return status
 
 
-def build_run_engine(args: argparse.Namespace):
+def build_run_engine(args: argparse.Namespace) -> ScalarScopeEngine:
     """The engine ``scalarscope run`` trains: ``--world`` with the options its flags give; ``--budget``
     and ``--strategy`` set the token pool (left out: the world's own)."""
     from scalarscope.worlds import build_world

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from scalarscope.engine.config import EngineConfig
 from scalarscope.evaluators.base import Evaluator, ScoreTable
+
+if TYPE_CHECKING:
+    from scalarscope.student.protocol import Tokenizer
+
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class RunContext:
     _transfer_probes: list = field(default_factory=list, repr=False)  # transfer_probes' cache (0 or 1 item)
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> Tokenizer:
         return self.student.tokenizer
 
     @property

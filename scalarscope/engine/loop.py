@@ -40,7 +40,18 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from scalarscope.engine.records import TransferMeasurement
+    from scalarscope.engine.revision import RevisionSummary
     from scalarscope.geometry import EvaluatorLayout
+
+
+def _read_through(name: str, returns: str, doc: str) -> property:
+    """A read-only engine attribute that reads the run context's ``name``."""
+    def read(self):
+        return getattr(self.context, name)
+
+    read.__annotations__["return"] = returns
+    read.__doc__ = doc
+    return property(read)
 
 
 class ScalarScopeEngine(Steering):
@@ -97,16 +108,16 @@ class ScalarScopeEngine(Steering):
         self._init_steering()  # reward source "evaluators"; the reference policy: the student as built
 
     # -- the run context, read through ------------------------------------------------------
-    model = property(lambda self: self.context.student, doc="The student being trained.")
-    tokenizer = property(lambda self: self.context.tokenizer)
-    evaluators = property(lambda self: self.context.evaluators, doc="Every evaluator, training and held out.")
-    holdout = property(lambda self: self.context.holdout)
-    train_names = property(lambda self: self.context.train_names)
-    config = property(lambda self: self.context.config)
-    seed = property(lambda self: self.context.seed)
-    prompts = property(lambda self: self.context.prompts)
-    state_probe_scores = property(lambda self: self.context.state_probe_scores,
-                                  doc="Every evaluator's scores [S, n] of the fixed state probe.")
+    model = _read_through("student", "Student", "The student being trained.")
+    tokenizer = _read_through("tokenizer", "Tokenizer", "The student's tokenizer.")
+    evaluators = _read_through("evaluators", "tuple[Evaluator, ...]", "Every evaluator, training and held out.")
+    holdout = _read_through("holdout", "str | None", "The held-out evaluator's name (None: nothing held out).")
+    train_names = _read_through("train_names", "tuple[str, ...]", "The training evaluators' names, in order.")
+    config = _read_through("config", "EngineConfig", "The engine's configuration.")
+    seed = _read_through("seed", "int", "The one seed every draw derives from.")
+    prompts = _read_through("prompts", "tuple[str, ...]", "The prompt source.")
+    state_probe_scores = _read_through("state_probe_scores", "np.ndarray",
+                                       "Every evaluator's scores [S, n] of the fixed state probe.")
 
     # -- public API ------------------------------------------------------------------------
     def step(self) -> CycleRecord:
@@ -237,7 +248,7 @@ class ScalarScopeEngine(Steering):
         """The internal evaluator's predicted scores [S, H] on the fixed state probe."""
         return state_predictions(self.context)
 
-    def revision_summary(self):
+    def revision_summary(self) -> RevisionSummary:
         """Trigger, revision and acceptance rates, mean uplift and tokens spent over the history."""
         from scalarscope.engine.revision import summarize_outcomes
 

@@ -14,6 +14,7 @@ head learns, the scalar head (both versions), in one extra step through
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -35,6 +36,10 @@ from scalarscope.engine.revision_pairs import continue_from, merge, row_of, set_
 from scalarscope.engine.stages import Generated, Opened
 from scalarscope.evaluators.base import ScoreTable, score_responses
 from scalarscope.evaluators.scalar_head import head_loss, predicted_scores
+
+if TYPE_CHECKING:
+    from scalarscope.engine.update_stage import StepOutcome
+
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ class Revision:
                                prompt_ids=[opened.prompt_ids[p] for p in prompt_rows], response_ids=gen.tokens,
                                lengths=gen.lengths, tokenizer=context.tokenizer)
 
-    def learn(self, context: RunContext, trainer, opened: Opened, generated: Generated):
+    def learn(self, context: RunContext, trainer, opened: Opened, generated: Generated) -> StepOutcome:
         """The pair step: policy from the revision's advantage over the version it rewrote (at the
         same positions, from the rewrite point on), by the reward source; the scalar head on both
         versions while it learns. Returns the :class:`~scalarscope.engine.update_stage.StepOutcome`."""

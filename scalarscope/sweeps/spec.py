@@ -24,8 +24,12 @@ import math
 import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from scalarscope.errors import SweepError
+
+if TYPE_CHECKING:
+    from scalarscope.worlds import World
 
 ROTATE = "rotate"
 
@@ -58,7 +62,7 @@ class RunSpec:
         """The world's ``overlap`` option (NaN when not given)."""
         return float(self.world_options.get("overlap", math.nan))
 
-    def build_world(self):
+    def build_world(self) -> World:
         """The run's world, bound to its seed (imports ``world_module`` first when needed)."""
         from scalarscope.worlds import build_world
 

@@ -17,9 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from scalarscope.errors import ConfigError
 from scalarscope.worlds import WorldSpec, register_world
+
+if TYPE_CHECKING:
+    from scalarscope.engine.config import EngineConfig
+    from scalarscope.engine.loop import ScalarScopeEngine
+    from scalarscope.evaluators.synthetic import EvaluatorSet
+    from scalarscope.governor import TokenPool
+    from scalarscope.student.protocol import Student
+
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,14 +49,14 @@ class DefaultWorld:
     def evaluator_names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.evaluators())
 
-    def evaluators(self):
+    def evaluators(self) -> EvaluatorSet:
         """Fresh synthetic evaluators (their overlap is exact: ``overlap``), as one set (a sequence)."""
         from scalarscope.evaluators.synthetic import correlated_evaluators
 
         # the set itself, not a list of it: a checkpoint rebuilds a synthetic set from its spec
         return correlated_evaluators(self.n_evaluators, self.overlap, seed=self.seed, context_share=self.context_share)
 
-    def student(self):
+    def student(self) -> Student:
         """A fresh student ``student_name``, weights from ``seed``."""
         from scalarscope.student import build_student
 
@@ -56,19 +65,20 @@ class DefaultWorld:
     def prompts(self) -> tuple[str, ...] | None:
         return None  # the engine's DEFAULT_PROMPTS
 
-    def engine_config(self):
+    def engine_config(self) -> EngineConfig:
         from scalarscope.engine.config import EngineConfig
 
         return EngineConfig()
 
-    def token_pool(self, config):
+    def token_pool(self, config: EngineConfig) -> TokenPool:
         """The governor: ``budget`` tokens per cycle (None: ``batch_size * max_new_tokens``)."""
         from scalarscope.governor import GovernorConfig, TokenPool
 
         per_cycle = config.batch_size * config.max_new_tokens if self.budget is None else self.budget
         return TokenPool(GovernorConfig(max_tokens_per_cycle=per_cycle, budget_strategy=self.strategy))
 
-    def engine(self, *, holdout: str | None = None, token_pool=None, **config_changes):
+    def engine(self, *, holdout: str | None = None, token_pool: TokenPool | None = None,
+               **config_changes) -> ScalarScopeEngine:
         """An untrained :class:`~scalarscope.engine.ScalarScopeEngine` on this world (config fields may be changed)."""
         from scalarscope.engine.loop import ScalarScopeEngine
 
@@ -96,7 +106,8 @@ SPEC = register_world(WorldSpec(
 
 
 def build_default_world(*, overlap: float = 0.5, seed: int = 0, n_evaluators: int = 5, holdout: str | None = None,
-                        budget: int | None = None, strategy: str = "fixed", config=None, student: str = "gru"):
+                        budget: int | None = None, strategy: str = "fixed", config: EngineConfig | None = None, student: str = "gru"
+                        ) -> ScalarScopeEngine:
     """An untrained engine of the default world (kept for notebooks and scripts:
     ``build_world("default", ...).engine(...)`` is the same)."""
     world = build(seed=seed, overlap=overlap, n_evaluators=n_evaluators, student=student, budget=budget, strategy=strategy)
@@ -106,7 +117,7 @@ def build_default_world(*, overlap: float = 0.5, seed: int = 0, n_evaluators: in
 
 def train_default_world(*, overlap: float = 0.5, cycles: int = 300, seed: int = 0, n_evaluators: int = 5,
                         holdout: str | None = None, budget: int | None = None, strategy: str = "fixed",
-                        progress: bool = True, student: str = "gru"):
+                        progress: bool = True, student: str = "gru") -> ScalarScopeEngine:
     """:func:`build_default_world`, trained ``cycles`` cycles; returns the engine."""
     engine = build_default_world(overlap=overlap, seed=seed, n_evaluators=n_evaluators, holdout=holdout, budget=budget, strategy=strategy,
                                  student=student)

@@ -110,7 +110,7 @@ class RealJudgesWorld:
     def prompts(self) -> tuple[str, ...]:
         return tuple(self.prompt_set)
 
-    def engine_config(self):
+    def engine_config(self) -> EngineConfig:
         """The world's :class:`~scalarscope.engine.EngineConfig` (sized for real judges; see ``CONFIG``)."""
         return self.config
 
