@@ -26,10 +26,14 @@ IDLE_SECONDS = 300  # idle workers exit after this long; the next call starts ne
 
 
 def local_executor(n_jobs: int) -> Executor:
-    """A loky process executor with ``n_jobs`` workers (reused while its size stays the same)."""
-    from joblib.externals.loky import get_reusable_executor
+    """A loky process executor with ``n_jobs`` workers (reused while its size stays the same).
 
-    return get_reusable_executor(max_workers=n_jobs, timeout=IDLE_SECONDS)
+    joblib's own memmapping flavour of loky's reusable executor: ``joblib.Parallel(backend="loky")``
+    (the goodhart study) reuses the process-wide executor and needs that flavour, so a plain loky
+    executor made here first made the next ``goodhart`` call fail."""
+    from joblib.executor import get_memmapping_executor
+
+    return get_memmapping_executor(n_jobs, timeout=IDLE_SECONDS)
 
 
 def map_unordered(function: Callable[[T], object], items: Iterable[T], n_jobs: int
