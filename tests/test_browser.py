@@ -46,7 +46,7 @@ SETTINGS = {
 # the evaluator panel's PCA plot in the page: its title and arrow tips (trace 2), read from plotly.js
 READ_PCA = """() => {
   const plot = document.querySelector('.scalarscope-evaluator-panel .js-plotly-plot');
-  if (!plot || !plot.data || !plot.layout) return null;
+  if (!plot || !plot.data || plot.data.length < 3 || !plot.layout) return null;  // still drawing
   const tips = plot.data[2];
   return {title: (plot.layout.title && plot.layout.title.text) || '',
           x: Array.from(tips.x || []), y: Array.from(tips.y || [])};
@@ -189,6 +189,7 @@ def _drive(page, port: int, token: str, start: float):
         timeout=60_000)
     assert page.locator(".scalarscope-governor-panel").count() == 1
     assert "passes the Desktop contract validator" in page.locator(".scalarscope-export-panel").last.inner_text()
+    page.wait_for_function(f"() => ({READ_PCA})() !== null", timeout=60_000)  # its traces drawn, not just the div
     assert _share(page.evaluate(READ_PCA)["title"]) > 0.85  # the notebook built them at overlap 0.87
 
     # move the overlap slider with the keyboard: Home (0.00), then End and 10 x ArrowLeft (0.90)

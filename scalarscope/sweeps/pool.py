@@ -36,13 +36,17 @@ def _use_path(path: tuple[str, ...]) -> None:
 
 def local_executor(n_jobs: int) -> Executor:
     """A loky process executor with ``n_jobs`` workers (reused while its size and the caller's
-    ``sys.path`` stay the same)."""
+    ``sys.path`` stay the same).
+
+    joblib's own memmapping flavour of loky's reusable executor: ``joblib.Parallel(backend="loky")``
+    reuses the process-wide executor and needs that flavour, so a plain loky executor made here
+    first made a later ``Parallel`` call in the same process fail."""
     import sys
 
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
-    return get_reusable_executor(max_workers=n_jobs, timeout=IDLE_SECONDS, initializer=_use_path,
-                                 initargs=(tuple(sys.path),))
+    return get_memmapping_executor(n_jobs, timeout=IDLE_SECONDS, initializer=_use_path,
+                                   initargs=(tuple(sys.path),))
 
 
 def map_unordered(function: Callable[[T], object], items: Iterable[T], n_jobs: int
