@@ -50,6 +50,7 @@ _LAZY = {
     "WorldSpec": "scalarscope.worlds",
     "english_world": "scalarscope.worlds.english",
     "load_corpus": "scalarscope.corpus",
+    "PretrainConfig": "scalarscope.student.pretrain_config",
     # sweeps: the package is ``sweeps`` so that ``scalarscope.sweep`` is the function itself
     "sweep": "scalarscope.sweeps",
     "summarize_sweep": "scalarscope.sweeps",

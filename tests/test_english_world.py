@@ -4,6 +4,7 @@ distribution of texts with its interval and null."""
 from __future__ import annotations
 
 import os
+import warnings
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -12,8 +13,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from scalarscope.engine.text_transfer import best_linear_ceiling, distribution_transfer, transfer_statistics  # noqa: E402
-from scalarscope.errors import ConfigError  # noqa: E402
+from scalarscope.engine.text_transfer import distribution_transfer  # noqa: E402
+from scalarscope.errors import (
+    ConfigError,  # noqa: E402
+    MeasurementWarning,  # noqa: E402
+)
 
 FIXTURE = str(Path(__file__).parent / "data" / "english_corpus.txt")
 TINY = dict(vocab_size=400, n_layer=1, n_embd=32, n_head=2, n_positions=96, batch_size=16, steps=8, warmup=2)
@@ -60,10 +64,13 @@ def test_world_engine_trains_with_kl_to_the_pretrained_reference(world):
     assert len(engine.history) == 3
     kl = [r.metrics.kl for r in engine.history]
     assert kl[0] == pytest.approx(0.0, abs=1e-6) and all(np.isfinite(kl))  # the reference is the start
-    out = distribution_transfer(engine, probes=world.natural_texts(40), n_boot=50, n_null=50)
-    assert out.distribution == "texts" and 30 <= out.n <= 40 and out.holdout == "vader"
-    for probes in ("random", "policy"):
-        assert distribution_transfer(engine, 16, probes=probes, n_boot=20, n_null=20).distribution == probes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MeasurementWarning)  # three cycles: the head may still predict one value
+        out = distribution_transfer(engine, probes=world.natural_texts(40))
+        assert out.distribution == "texts" and 30 <= out.n <= 40 and out.holdout == "vader"
+        for probes in ("random", "policy"):
+            measured = distribution_transfer(engine, 16, probes=probes)
+            assert measured.distribution == probes and measured.n >= 3
 
 
 def test_world_registry_and_lazy_export():
@@ -72,26 +79,6 @@ def test_world_registry_and_lazy_export():
 
     assert get_world("english").name == "english"
     assert scalarscope.english_world.__name__ == "english_world"
-
-
-def test_transfer_statistics_against_numpy():
-    rng = np.random.default_rng(0)
-    truth = rng.random((400, 3))
-    held = truth @ np.array([0.6, 0.3, 0.1]) + 0.2 * rng.standard_normal(400)
-    predicted = truth + 0.1 * rng.standard_normal((400, 3))
-    out = transfer_statistics(predicted, truth, held, distribution="texts", holdout="h", n_boot=300, n_null=300)
-    assert out.transfer == pytest.approx(np.corrcoef(predicted.mean(1), held)[0, 1])
-    assert out.ceiling == pytest.approx(np.corrcoef(truth.mean(1), held)[0, 1])
-    assert out.ci_low < out.transfer < out.ci_high and out.p_null < 0.01
-    from sklearn.linear_model import LinearRegression
-
-    fit = LinearRegression().fit(truth, held).predict(truth)
-    assert out.best_ceiling == pytest.approx(np.corrcoef(fit, held)[0, 1])
-    assert out.best_ceiling >= out.ceiling
-    unrelated = transfer_statistics(predicted, truth, rng.random(400), distribution="texts", holdout="h",
-                                    n_boot=300, n_null=300)
-    assert unrelated.ci_low < 0 < unrelated.ci_high and unrelated.p_null > 0.01
-    assert best_linear_ceiling(truth, held) == pytest.approx(out.best_ceiling)
 
 
 def test_score_rise_compares_windows_that_do_not_overlap():

@@ -11,16 +11,20 @@ baselines a language model's perplexity is compared with, on the same token targ
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scalarscope.errors import ConfigError, check_scalar
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
 SPECIALS = ("<pad>", "<bos>", "<eos>")
 KINDS = ("bytelevel", "wordpiece")
 
 
-def train_tokenizer(sentences: Sequence[str], *, kind: str = "bytelevel", vocab_size: int = 4096):
+def train_tokenizer(sentences: Sequence[str], *, kind: str = "bytelevel", vocab_size: int = 4096) -> PreTrainedTokenizerFast:
     """A ``PreTrainedTokenizerFast`` of ``vocab_size`` tokens trained on ``sentences``."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_pretrain(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from scalarscope.student.pretrain import PretrainConfig
+    from scalarscope.student.pretrain_config import PretrainConfig
 
     default = PretrainConfig()
     parser.add_argument("--corpus", default=None, metavar="PATH",

@@ -22,11 +22,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scalarscope.errors import ConfigError
 from scalarscope.worlds import WorldSpec, register_world
+
+if TYPE_CHECKING:
+    from scalarscope.engine.config import EngineConfig
+    from scalarscope.engine.loop import ScalarScopeEngine
+    from scalarscope.governor import TokenPool
+    from scalarscope.student.hf import HFStudent
+    from scalarscope.student.hf_tokenizer import HFTokenizer
 
 NAME = "english"
 DESCRIPTION = ("a GPT-2 pretrained on English sentences (fortunes, WordNet); four sentiment judges sharing an "
@@ -82,7 +90,7 @@ def train_stream(folder, corpus) -> np.ndarray:
     return _STREAMS[key]
 
 
-def TextProbeTokenizer(base, stream: np.ndarray):  # noqa: N802 (a class built on first use: HFTokenizer imports transformers lazily)
+def TextProbeTokenizer(base: HFTokenizer, stream: np.ndarray) -> HFTokenizer:  # noqa: N802 (a class built on first use: HFTokenizer imports transformers lazily)
     """``base`` (an :class:`~scalarscope.student.hf_tokenizer.HFTokenizer`) whose ``sample_probes``
     draws windows of training-split text (so the scalar head learns the judges off-policy on
     English, never on the held-out probe split); ``uniform_probes`` keeps uniformly random tokens."""
@@ -130,7 +138,7 @@ class EnglishWorld:
     def evaluators(self) -> list:
         return list(self.judges or shared_judges())
 
-    def student(self):
+    def student(self) -> HFStudent:
         """A fresh copy of the pretrained student (its scalar head from ``seed``), whose off-policy
         probes are windows of training-split text (:class:`TextProbeTokenizer`)."""
         from scalarscope.student.pretrain import load_student
@@ -142,16 +150,30 @@ class EnglishWorld:
     def prompts(self) -> tuple[str, ...]:
         return world_prompts(self.corpus)
 
-    def engine_config(self):
+    def engine_config(self) -> EngineConfig:
         return self.config
 
-    def engine(self, *, holdout: str | None = None, token_pool=None, **config_changes):
+    def engine(self, *, holdout: str | None = None, token_pool: TokenPool | None = None,
+               **config_changes) -> ScalarScopeEngine:
         """A :class:`~scalarscope.engine.ScalarScopeEngine` on this world (config fields may be changed)."""
         from scalarscope.engine import ScalarScopeEngine
 
         config = self.config.replace(**config_changes) if config_changes else self.config
         return ScalarScopeEngine(self.student(), self.evaluators(), token_pool, holdout=holdout, seed=self.seed,
                                  config=config, prompts=self.prompts())
+
+    def pretraining(self) -> dict:
+        """What pretraining measured: validation perplexity, the unigram and bigram baselines, the
+        configuration and the corpus fingerprint (the student folder's metadata)."""
+        from scalarscope.student.pretrain import read_meta
+
+        return read_meta(self.folder)
+
+    def judge_correlations(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """The judges' names and their Pearson correlation matrix [J, J] on ``texts``."""
+        from scalarscope.worlds.english_measures import judge_correlations
+
+        return judge_correlations(self.evaluators(), texts)
 
     def natural_texts(self, n: int, seed: int = 0) -> list[str]:
         """``n`` sentences of the held-out probe split (all of them when ``n`` exceeds its size)."""
@@ -173,14 +195,13 @@ def english_world(seed: int = 0, **options) -> EnglishWorld:
 
 def policy_samples(engine, n: int, *, seed: int = 0) -> tuple[list[str], list[str]]:
     """``n`` responses the engine's policy writes now after its prompts, and those prompts."""
-    from scalarscope.engine.text_transfer import _policy_probes
+    from scalarscope.engine.text_transfer import policy_texts
 
-    _, _, ids, lengths, prompts = _policy_probes(engine, n, seed)
-    return prompts, engine.tokenizer.decode_batch(ids, lengths)
+    return policy_texts(engine, n, seed=seed)
 
 
 def train_english_world(*, cycles: int = 300, seed: int = 0, holdout: str | None = None, progress: bool = True,
-                        token_pool=None, **options):
+                        token_pool: TokenPool | None = None, **options) -> ScalarScopeEngine:
     """Build the English world, train ``cycles`` cycles, return the engine (``load_seconds`` and
     ``wall_seconds`` time building and training it)."""
     start = time.perf_counter()
