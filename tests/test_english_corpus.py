@@ -123,7 +123,7 @@ TINY = dict(vocab_size=400, n_layer=1, n_embd=32, n_head=2, n_positions=48, batc
 def test_pretrain_tiny_loads_back_reuses_the_cache_and_resumes(fixture_corpus, tmp_path, monkeypatch):
     from scalarscope.student import pretrain as pt
 
-    monkeypatch.setattr(pt, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr("scalarscope.student.pretrain_config.cache_dir", lambda: tmp_path)
     config = pt.PretrainConfig(**TINY)
     folder = pt.pretrain(fixture_corpus, config, progress=False, max_steps=5)  # interrupted after 5 steps
     assert not (folder / pt.META).exists() and (folder / pt.STATE).exists()

@@ -25,16 +25,16 @@ TINY = dict(vocab_size=400, n_layer=1, n_embd=32, n_head=2, n_positions=96, batc
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from scalarscope.student import pretrain as pt
+    from scalarscope.student import pretrain_config as pc
     from scalarscope.worlds.english import english_world
 
     root = tmp_path_factory.mktemp("cache")
-    original = pt.cache_dir
-    pt.cache_dir = lambda: root
+    original = pc.cache_dir
+    pc.cache_dir = lambda: root
     try:
-        yield english_world(0, corpus=FIXTURE, pretrain=pt.PretrainConfig(**TINY))
+        yield english_world(0, corpus=FIXTURE, pretrain=pc.PretrainConfig(**TINY))
     finally:
-        pt.cache_dir = original
+        pc.cache_dir = original
 
 
 def test_world_shape_prompts_and_natural_texts_are_held_out(world):
