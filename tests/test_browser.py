@@ -56,7 +56,7 @@ READ_PCA = """() => {
 # cycles drawn so far by the dashboard's curves view (its third plot)
 READ_CURVES = """() => {
   const plots = document.querySelectorAll('.scalarscope-dashboard .js-plotly-plot');
-  return plots.length === 4 && plots[2].data ? Array.from(plots[2].data[0].x || []).length : 0;
+  return plots.length === 4 && plots[2].data && plots[2].data[0] ? Array.from(plots[2].data[0].x || []).length : 0;
 }"""
 
 
