@@ -94,7 +94,7 @@ def test_a_constant_held_out_judge_gives_nan_transfer_and_ceilings():
 
 
 def test_the_cli_summary_says_not_measured_instead_of_zero():
-    from scalarscope.engine.summary import summarize
+    from scalarscope.engine.summary import summary_text
     from scalarscope.governor import GovernorConfig, TokenPool
 
     pool = TokenPool(GovernorConfig(max_tokens_per_cycle=1))
@@ -103,7 +103,7 @@ def test_the_cli_summary_says_not_measured_instead_of_zero():
     engine.run(3, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the summary reads the warnings itself
-        text = summarize(engine)
+        text = summary_text(engine)
     line = next(row for row in text.splitlines() if row.startswith("holdout transfer"))
     assert "not measured (the internal evaluator's prediction" in line and "0.000" not in line
     assert "mean score (training evaluators)" in text and "not measured" in text.splitlines()[1]
