@@ -17,9 +17,8 @@ from scalarscope.sweeps import COLUMNS, sweep
 pytestmark = pytest.mark.slow  # each starts an interpreter and a two-process pool (~5-10 s)
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = dict(overlaps=[0, 0.87], seeds=[0, 1], cycles=30, transfer_probes=200)
+ARGS = dict(overlaps=[0, 0.87], seeds=[0], cycles=10, transfer_probes=100)  # one run per worker process
 SAME = [c for c in COLUMNS if c != "wall_seconds"]
-
 
 
 def script(out: Path) -> str:
@@ -60,26 +59,26 @@ def test_script_without_main_guard(tmp_path, serial_csv):
     out = tmp_path / "rows.csv"
     path = tmp_path / "sweep_script.py"
     path.write_text(script(out))
-    assert "rows 4" in _run([sys.executable, str(path)], cwd=tmp_path).stdout
+    assert "rows 2" in _run([sys.executable, str(path)], cwd=tmp_path).stdout
     _check(out, serial_csv)
 
 
 def test_script_from_stdin(tmp_path, serial_csv):
     out = tmp_path / "rows.csv"
-    assert "rows 4" in _run([sys.executable, "-"], stdin=script(out), cwd=tmp_path).stdout
+    assert "rows 2" in _run([sys.executable, "-"], stdin=script(out), cwd=tmp_path).stdout
     _check(out, serial_csv)
 
 
 def test_python_dash_c(tmp_path, serial_csv):
     out = tmp_path / "rows.csv"
-    assert "rows 4" in _run([sys.executable, "-c", script(out)], cwd=tmp_path).stdout
+    assert "rows 2" in _run([sys.executable, "-c", script(out)], cwd=tmp_path).stdout
     _check(out, serial_csv)
 
 
 def test_cli(tmp_path, serial_csv):
     out = tmp_path / "rows.csv"
-    _run([sys.executable, "-m", "scalarscope", "sweep", "--overlaps", "0,0.87", "--seeds", "2", "--cycles", "30",
-          "--probes", "200", "--jobs", "2", "--no-progress", "--out", str(out)], cwd=tmp_path)
+    _run([sys.executable, "-m", "scalarscope", "sweep", "--overlaps", "0,0.87", "--seeds", "1", "--cycles", "10",
+          "--probes", "100", "--jobs", "2", "--no-progress", "--out", str(out)], cwd=tmp_path)
     _check(out, serial_csv)
 
 
