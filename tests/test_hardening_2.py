@@ -313,8 +313,13 @@ def test_two_ctrl_c_during_the_checkpoint_encoding_still_leave_a_complete_file(g
 
     monkeypatch.setattr(_codec, "encode", interrupted)
     target = tmp_path / "saved.ckpt"
-    with pytest.raises(KeyboardInterrupt):
-        engine.save(target)
+    # Python's own Ctrl-C handler: a test that ran earlier in this worker may have left another one
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            engine.save(target)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert ScalarScopeEngine.load(target).cycle == engine.cycle
 
 

@@ -39,9 +39,8 @@ def run_one(spec: RunSpec) -> dict[str, object]:
 
 
 def _measure(spec: RunSpec) -> dict[str, object]:
-    # imported before the clock starts, so a worker's first run is not charged for them
-    # (torch.optim imports torch._dynamo on first use: seconds)
-    import sklearn.decomposition  # noqa: F401
+    # imported before the clock starts, so a worker's first run is not charged for it
+    # (creating a torch.optim optimiser imports torch._dynamo: seconds)
     import torch._dynamo  # noqa: F401
 
     from scalarscope.evaluators.overlap import analyze_overlap
