@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -67,12 +69,15 @@ def test_history_shows_itself_in_text_and_html():
     assert html.count("<tr>") == 5 and "NaN" in html  # the last 5 cycles; exhausted ones: missing
 
 
-def test_onnx_session_class_has_its_own_name():
-    from scalarscope.engine.conscience import Conscience
-    from scalarscope.onnx import OnnxConscience
+def test_conscience_means_the_internal_evaluator_only():
+    import scalarscope.engine as engine_package
+    from scalarscope.engine import internalization
     from scalarscope.onnx import conscience as onnx_conscience
 
-    assert OnnxConscience is not Conscience and not hasattr(onnx_conscience, "Conscience")
+    # the run-level score is the internalization score; "conscience" names the scalar head, its
+    # exported form (OnnxConscience, ConscienceScore) and the reward source that trains on it
+    assert not hasattr(internalization, "Conscience") and not hasattr(onnx_conscience, "Conscience")
+    assert not (Path(engine_package.__file__).parent / "conscience.py").exists()
 
 
 def test_one_evaluator_pca_agrees_with_scikit_learn():

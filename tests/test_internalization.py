@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
-from scalarscope.engine.conscience import conscience
+from scalarscope.engine.internalization import internalization
 from scalarscope.engine.records import CycleRecord, History, TrainingMetrics, TransferMeasurement
 from scalarscope.evaluators import correlated_evaluators
 
@@ -54,27 +54,31 @@ def _history_of(surprises, transfer: TransferMeasurement, template: CycleRecord)
     return History(records)
 
 
-def test_conscience_on_hand_made_runs(trained):
+def test_internalization_score_on_hand_made_runs(trained):
     template = trained.history[0]
     measured = TransferMeasurement(cycle=39, holdout="clarity", transfer=0.81, ceiling=0.9, ratio=0.9,
                                    fidelity=0.5, head_mae=0.05, n=100, baseline_mae=0.2)
     # surprise halves from the first 20 cycles to the last 20: settling 0.5; calibration 1 - 0.05/0.2
-    verdict = conscience(_history_of([1.0] * 20 + [0.5] * 20, measured, template))
+    verdict = internalization(_history_of([1.0] * 20 + [0.5] * 20, measured, template))
     assert (verdict.transfer, verdict.calibration, verdict.settling) == pytest.approx((0.9, 0.75, 0.5))
     assert verdict.score == pytest.approx(2.15 / 3) and verdict.tier == "INTEGRATING"
     # without a holdout the fidelity stands in; a ratio over 1 and a rising surprise are clipped to [0, 1]
     no_holdout = replace(measured, holdout=None, ratio=1.4, fidelity=0.3)
-    verdict = conscience(_history_of([0.5] * 20 + [1.0] * 20, no_holdout, template))
+    verdict = internalization(_history_of([0.5] * 20 + [1.0] * 20, no_holdout, template))
     assert (verdict.transfer, verdict.settling) == pytest.approx((0.3, 0.0)) and verdict.tier == "EMERGING"
-    # nothing measurable counts 0, not NaN
-    verdict = conscience(_history_of([float("nan")] * 4, replace(measured, ratio=float("nan"), baseline_mae=0.0),
-                                     template))
-    assert (verdict.score, verdict.tier) == (0.0, "NASCENT")
-    assert conscience(History()).tier == "UNMEASURED"
+    # a component that could not be measured is NaN, never 0, and so is the score
+    verdict = internalization(_history_of([float("nan")] * 4, replace(measured, ratio=float("nan"), baseline_mae=0.0),
+                                          template))
+    assert np.isnan(verdict.score) and verdict.tier == "UNMEASURED"
+    assert verdict.missing == ("transfer", "calibration", "settling")
+    verdict = internalization(_history_of([1.0] * 20 + [0.5] * 20, replace(measured, baseline_mae=0.0), template))
+    assert np.isnan(verdict.score) and verdict.missing == ("calibration",) and verdict.transfer == pytest.approx(0.9)
+    empty = internalization(History())
+    assert empty.tier == "UNMEASURED" and np.isnan([empty.score, empty.transfer]).all()
 
 
 def test_the_trained_run_has_settled_and_transfers(trained):
-    verdict = conscience(trained.history)
+    verdict = internalization(trained.history)
     assert verdict.settling > 0.2 and verdict.transfer > 0.5 and verdict.tier != "NASCENT", verdict
 
 

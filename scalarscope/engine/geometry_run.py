@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalarscope.engine.conscience import conscience
+from scalarscope.engine.internalization import internalization
 from scalarscope.errors import GeometryFileError
 from scalarscope.export import Failure, Professor, RunGeometry
 from scalarscope.export.records import CRITERIA
@@ -31,7 +31,7 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
     failures = tuple(Failure(f.cycle, f.category, f.severity, f.description) for f in history.failures)
     overlap = getattr(engine.evaluators, "overlap", float("nan"))
     world = getattr(engine.evaluators, "world", None)
-    verdict = conscience(history)
+    verdict = internalization(history)
     return RunGeometry(
         run_id=run_id or f"scalarscope_seed{engine.seed}_cycles{len(history)}",
         condition=condition or (f"overlap {overlap:.2f}" if np.isfinite(overlap) else "custom evaluators"),
@@ -41,7 +41,7 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
         true_eigenvalues=normalized_spectrum(engine.state_probe_scores),
         professors=professors, latent_dim=int(world.latent_dim) if world is not None else len(names),
         failures=failures,
-        extra={"conscience_score": round(verdict.score, 4), "internal_heads": [
+        extra={"internalization_score": round(verdict.score, 4) if np.isfinite(verdict.score) else None, "internal_heads": [
             {"name": n, "vector": [float(v) for v in layout.head_vectors[i]]} for i, n in enumerate(layout.head_names)],
             "scalars_from": list(columns[:5])},
     )

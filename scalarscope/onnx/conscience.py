@@ -73,8 +73,6 @@ class Generated:
 class OnnxConscience:
     """An exported student with its internal evaluator, loaded with onnxruntime only.
 
-    (Not :class:`scalarscope.engine.conscience.Conscience`, the conscience *score* of a run.)
-
     path: a file written by :func:`scalarscope.onnx.export_onnx`.
     threads: onnxruntime intra-op threads, 1 to the number of cores (None: onnxruntime's default).
     """
