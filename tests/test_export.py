@@ -11,7 +11,7 @@ import pytest
 from scalarscope.errors import GeometryFileError, GeometryFileNotFoundError
 from scalarscope.export import (
     CRITERIA,
-    Failure,
+    FailureEvent,
     Professor,
     RunGeometry,
     geometry_document,
@@ -42,7 +42,7 @@ def make_run(n: int = 200, d: int = 12, seed: int = 7, **changes) -> RunGeometry
         states=np.cumsum(rng.standard_normal((n, d)), axis=0), scalars=rng.random((n, 5)),
         eigenvalues=rng.random((n, 5)), holdout_professor="clarity", conscience_tier="CONVERGENT",
         professors=(Professor("correctness", [0.9, 0.2], False), ("clarity", np.array([0.7, -0.4, 0.1]), True)),
-        failures=(Failure(cycle=n // 2, category="budget_exhaustion", severity="WARNING", description="pool empty"),),
+        failures=(FailureEvent(cycle=n // 2, category="budget_exhaustion", severity="WARNING", description="pool empty"),),
         extra={"overlap": 0.9, "evaluators": ["a", "b"], "note": None},
     )  # fmt: skip
     fields.update(changes)

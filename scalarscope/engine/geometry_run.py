@@ -6,7 +6,7 @@ import numpy as np
 
 from scalarscope.engine.internalization import internalization
 from scalarscope.errors import GeometryFileError
-from scalarscope.export import Failure, Professor, RunGeometry
+from scalarscope.export import Professor, RunGeometry
 from scalarscope.export.records import CRITERIA
 from scalarscope.geometry import normalized_spectra, normalized_spectrum
 
@@ -28,7 +28,6 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
     spectra = normalized_spectra(states, len(engine.train_names))
     layout = engine.evaluator_layout()
     professors = tuple(Professor(name, layout.vectors[i], name == engine.holdout) for i, name in enumerate(names))
-    failures = tuple(Failure(f.cycle, f.category, f.severity, f.description) for f in history.failures)
     overlap = getattr(engine.evaluators, "overlap", float("nan"))
     world = getattr(engine.evaluators, "world", None)
     verdict = internalization(history)
@@ -40,7 +39,7 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
         holdout_professor=engine.holdout, conscience_tier=verdict.tier,
         true_eigenvalues=normalized_spectrum(engine.state_probe_scores),
         professors=professors, latent_dim=int(world.latent_dim) if world is not None else len(names),
-        failures=failures,
+        failures=history.failures,
         extra={"internalization_score": round(verdict.score, 4) if np.isfinite(verdict.score) else None, "internal_heads": [
             {"name": n, "vector": [float(v) for v in layout.head_vectors[i]]} for i, n in enumerate(layout.head_names)],
             "scalars_from": list(columns[:5])},

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scalarscope._numeric import frozen_array
+from scalarscope.export.records import FailureEvent
 from scalarscope.governor.token_pool import LedgerEntry
 
 if TYPE_CHECKING:
@@ -39,16 +40,6 @@ STATUSES = {
     "evaluator_failed": "a training evaluator failed on some responses; the update used the others",
     "ok": "trained as usual",
 }
-
-
-@dataclass(frozen=True)
-class FailureEvent:
-    """Something that went wrong in a cycle and was recorded instead of raised."""
-
-    cycle: int
-    category: str  # e.g. "evaluator_error", "budget_exhausted", "divergence", "dimension_collapse"
-    severity: str  # "critical" | "warning" | "info"
-    description: str
 
 
 @dataclass(frozen=True)

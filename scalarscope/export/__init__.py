@@ -11,7 +11,7 @@ from scalarscope.export.geometry_export import (
 from scalarscope.export.geometry_import import geometry_from_tree, load_geometry
 from scalarscope.export.loaded import (
     AnisotropySeries,
-    FailureEvent,
+    FailureEntry,
     GeometryFile,
     Reduction,
     RunMetadata,
@@ -19,7 +19,7 @@ from scalarscope.export.loaded import (
     SpectrumSeries,
     Trajectory,
 )
-from scalarscope.export.records import CRITERIA, Failure, Professor, RunGeometry
+from scalarscope.export.records import CRITERIA, FailureEvent, Professor, RunGeometry
 from scalarscope.export.samples import viewer_samples
 from scalarscope.export.validate import validate_geometry
 from scalarscope.export.violation import Violation
@@ -29,7 +29,7 @@ __all__ = [
     "DECIMATE_ABOVE",
     "SCHEMA_VERSION",
     "AnisotropySeries",
-    "Failure",
+    "FailureEntry",
     "FailureEvent",
     "GeometryFile",
     "Professor",

@@ -11,7 +11,7 @@ import numpy as np
 from scalarscope.errors import GeometryFileError
 from scalarscope.export.loaded import (
     AnisotropySeries,
-    FailureEvent,
+    FailureEntry,
     GeometryFile,
     Reduction,
     RunMetadata,
@@ -80,7 +80,7 @@ def geometry_from_tree(tree: dict[str, Any], path: Path | None = None) -> Geomet
         anisotropy=AnisotropySeries(t=_column(geometry["anisotropy"], "t"), ratio=_column(geometry["anisotropy"], "ratio")),
         latent_dim=evaluators["latent_dim"],
         professors=tuple(Professor(p["name"], p["vector"] or [0.0], p["holdout"]) for p in evaluators["professors"]),
-        failures=tuple(FailureEvent(float(f["t"]), f["category"], f["severity"], f["description"]) for f in tree["failures"]),
+        failures=tuple(FailureEntry(float(f["t"]), f["category"], f["severity"], f["description"]) for f in tree["failures"]),
         extra={key: value for key, value in tree.items() if key not in SCHEMA},
     )
 

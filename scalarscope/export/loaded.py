@@ -77,8 +77,12 @@ class AnisotropySeries:
 
 
 @dataclass(frozen=True)
-class FailureEvent:
-    """One entry of ``failures``, as written (severity is not normalised on load)."""
+class FailureEntry:
+    """One entry of a geometry file's ``failures``, as written (severity is not normalised on load).
+
+    Not a :class:`~scalarscope.export.records.FailureEvent`: the file places it at a normalised time
+    ``t`` in [0, 1], not at a cycle, and the cycle cannot be recovered from it.
+    """
 
     t: float
     category: str
@@ -105,7 +109,7 @@ class GeometryFile:
     anisotropy: AnisotropySeries
     latent_dim: int
     professors: tuple[Professor, ...]
-    failures: tuple[FailureEvent, ...]
+    failures: tuple[FailureEntry, ...]
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:

@@ -34,8 +34,13 @@ class Professor:
 
 
 @dataclass(frozen=True)
-class Failure:
-    """Something that went wrong at a 0-based ``cycle``; severity critical, warning or info."""
+class FailureEvent:
+    """Something that went wrong in a cycle and was recorded instead of raised: the one failure record
+    of the kit (the engine's history, checkpoints and the exporter all hold this class).
+
+    cycle: 0-based cycle; category: e.g. "evaluator_error", "budget_exhausted", "divergence",
+    "dimension_collapse"; severity: "critical" | "warning" | "info".
+    """
 
     cycle: int
     category: str
@@ -80,7 +85,7 @@ class RunGeometry:
     true_eigenvalues: np.ndarray | None = None
     professors: tuple[Professor, ...] = ()
     latent_dim: int | None = None
-    failures: tuple[Failure, ...] = ()
+    failures: tuple[FailureEvent, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -122,8 +127,8 @@ class RunGeometry:
         professors = tuple(p if isinstance(p, Professor) else Professor(*p) for p in self.professors)
         object.__setattr__(self, "professors", professors)
         for failure in self.failures:
-            if not isinstance(failure, Failure):
-                raise GeometryFileError(f"RunGeometry.failures must hold Failure records, got {failure!r}.")
+            if not isinstance(failure, FailureEvent):
+                raise GeometryFileError(f"RunGeometry.failures must hold FailureEvent records, got {failure!r}.")
         object.__setattr__(self, "failures", tuple(self.failures))
         if not isinstance(self.extra, dict):
             raise GeometryFileError(f"RunGeometry.extra must be a dict, got {type(self.extra).__name__}.")
