@@ -89,7 +89,7 @@ def test_synthetic_evaluators_are_rebuilt_from_their_spec(tmp_path):
     engine.run(2, progress=False)
     engine.save(tmp_path / "s.ck")
     resumed = ScalarScopeEngine.load(tmp_path / "s.ck")
-    assert resumed.evaluators.overlap == 0.6 and resumed.evaluators.world.context_share == 0.1
+    assert resumed.evaluators.overlap == 0.6 and resumed.evaluators.latent.context_share == 0.1
     other = correlated_evaluators(4, 0.6, seed=8)  # same names, other evaluators
     with pytest.raises(CheckpointError, match="differently"):
         ScalarScopeEngine.load(tmp_path / "s.ck", evaluators=other)

@@ -22,7 +22,7 @@ def test_overlap_knob_is_exact(rho):
     tok = CharTokenizer()
     ids = CharTokenizer().sample_probes(2000, 16, np.random.default_rng(5))
     prompts = np.random.default_rng(1).integers(3, tok.vocab_size, size=(2000, 6))
-    seq, _ = evaluators.world.score_batch(list(evaluators), list(prompts), ids, np.full(2000, 16))
+    seq, _ = evaluators.latent.score_batch(list(evaluators), list(prompts), ids, np.full(2000, 16))
     corr = np.corrcoef(seq.T)
     mean = corr[np.triu_indices(5, 1)].mean()
     assert abs(mean - rho) <= 0.05

@@ -88,4 +88,4 @@ def test_condition_and_latent_dim_come_from_the_evaluators(tmp_path):
     path = engine.export_geometry(tmp_path / "run.json")
     document = json.loads(path.read_text())
     assert document["run_metadata"]["condition"] == "overlap 0.70"
-    assert document["evaluators"]["latent_dim"] == engine.evaluators.world.latent_dim
+    assert document["evaluators"]["latent_dim"] == engine.evaluators.latent.latent_dim

@@ -217,14 +217,14 @@ def synthetic_spec(evaluators) -> dict | None:
     """How :func:`correlated_evaluators` rebuilds this set, or None when it is not one such set."""
     from scalarscope.evaluators.synthetic import SyntheticEvaluator
 
-    world = getattr(evaluators, "world", None)
+    latent = getattr(evaluators, "latent", None)
     members = list(evaluators)
-    if world is None or not all(isinstance(e, SyntheticEvaluator) and e.world is world for e in members):
+    if latent is None or not all(isinstance(e, SyntheticEvaluator) and e.latent is latent for e in members):
         return None
     first = members[0]
-    return {"n": len(members), "overlap": float(evaluators.overlap), "seed": world.seed,
-            "names": [e.name for e in members], "latent_dim": world.latent_dim,
-            "context_share": world.context_share, "gain": first.gain, "noise": first.noise}
+    return {"n": len(members), "overlap": float(evaluators.overlap), "seed": latent.seed,
+            "names": [e.name for e in members], "latent_dim": latent.latent_dim,
+            "context_share": latent.context_share, "gain": first.gain, "noise": first.noise}
 
 
 def _evaluators(saved: dict, given, path):

@@ -29,7 +29,7 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
     layout = engine.evaluator_layout()
     professors = tuple(Professor(name, layout.vectors[i], name == engine.holdout) for i, name in enumerate(names))
     overlap = getattr(engine.evaluators, "overlap", float("nan"))
-    world = getattr(engine.evaluators, "world", None)
+    latent = getattr(engine.evaluators, "latent", None)
     verdict = internalization(history)
     return RunGeometry(
         run_id=run_id or f"scalarscope_seed{engine.seed}_cycles{len(history)}",
@@ -38,7 +38,7 @@ def run_geometry(engine, *, run_id: str | None = None, condition: str | None = N
         cycles=len(history), states=states, scalars=scalars, eigenvalues=spectra,
         holdout_professor=engine.holdout, conscience_tier=verdict.tier,
         true_eigenvalues=normalized_spectrum(engine.state_probe_scores),
-        professors=professors, latent_dim=int(world.latent_dim) if world is not None else len(names),
+        professors=professors, latent_dim=int(latent.latent_dim) if latent is not None else len(names),
         failures=history.failures,
         extra={"internalization_score": round(verdict.score, 4) if np.isfinite(verdict.score) else None, "internal_heads": [
             {"name": n, "vector": [float(v) for v in layout.head_vectors[i]]} for i, n in enumerate(layout.head_names)],

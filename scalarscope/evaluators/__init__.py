@@ -21,7 +21,7 @@ from scalarscope.evaluators.synthetic import (
     CRITERIA,
     EvaluatorSet,
     SyntheticEvaluator,
-    SyntheticWorld,
+    LatentFeatures,
     correlated_evaluators,
 )
 from scalarscope.evaluators.timeout import EvaluatorTimeout, TimedEvaluator, with_timeout
@@ -29,7 +29,7 @@ from scalarscope.evaluators.timeout import EvaluatorTimeout, TimedEvaluator, wit
 __all__ = [
     "CRITERIA", "CallableEvaluator", "Evaluator", "EvaluatorSet", "OverlapReport", "ScoreTable", "analyze_overlap",
     "analyze_scores", "probe_scores", "SyntheticEvaluator",
-    "SyntheticWorld", "as_evaluator", "check_evaluators", "correlated_evaluators",
+    "LatentFeatures", "as_evaluator", "check_evaluators", "correlated_evaluators",
     "score_responses", "EvaluatorTimeout", "TimedEvaluator", "with_timeout",
     "PrefixFeedback", "prefix_feedback", "CachedEvaluator", "CacheInfo", "ScoreCache", "cached",
     "as_reward_function", "from_reward_function",

@@ -16,7 +16,7 @@ is a recorded failure, never a score). A plain function is accepted and wrapped 
   (``has_tokens`` False), and the policy update spreads its sequence score evenly over the
   response's tokens.
 
-Synthetic evaluators sharing a ``world`` with a vectorised ``score_batch`` on token ids are scored
+Synthetic evaluators sharing ``latent`` features with a vectorised ``score_batch`` on token ids are scored
 together in one call. Caching lives in :mod:`scalarscope.evaluators.cache`, the TRL bridge in
 :mod:`scalarscope.evaluators.reward_functions`.
 """
@@ -112,7 +112,7 @@ def as_evaluator(obj: object, name: str | None = None) -> Evaluator:
 
 def check_evaluators(evaluators: Sequence[object]) -> tuple[Evaluator, ...]:
     """Wrap and validate a sequence of evaluators: at least one, unique names."""
-    if evaluators is not None and not isinstance(evaluators, Sequence) and not hasattr(evaluators, "world"):
+    if evaluators is not None and not isinstance(evaluators, Sequence) and not hasattr(evaluators, "latent"):
         if not isinstance(evaluators, Iterable) or isinstance(evaluators, str | bytes | Mapping):
             raise EvaluatorError(f"evaluators must be a list of evaluators, got {type(evaluators).__name__}; e.g. "
                                  "evaluators=correlated_evaluators(n=5, overlap=0.5)")
@@ -120,8 +120,8 @@ def check_evaluators(evaluators: Sequence[object]) -> tuple[Evaluator, ...]:
     if evaluators is None or len(evaluators) == 0:
         raise EvaluatorError("evaluators is empty; pass at least one, e.g. correlated_evaluators(n=5, overlap=0.5)")
     wrapped = tuple(as_evaluator(e) for e in evaluators)
-    if hasattr(evaluators, "world") and hasattr(evaluators, "overlap"):  # keep an EvaluatorSet's metadata
-        wrapped = type(evaluators)(wrapped, overlap=evaluators.overlap, world=evaluators.world)
+    if hasattr(evaluators, "latent") and hasattr(evaluators, "overlap"):  # keep an EvaluatorSet's metadata
+        wrapped = type(evaluators)(wrapped, overlap=evaluators.overlap, latent=evaluators.latent)
     names = [e.name for e in wrapped]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -229,18 +229,18 @@ class _TableBuilder:
                           tuple(self.cells))
 
 
-def _score_worlds(out: _TableBuilder, evaluators, prompt_ids, response_ids, lengths) -> set[int]:
-    """Score the evaluators of a shared synthetic ``world`` in one vectorised call per world;
+def _score_by_latent_features(out: _TableBuilder, evaluators, prompt_ids, response_ids, lengths) -> set[int]:
+    """Score the evaluators that share synthetic latent features in one vectorised call per set;
     returns their indices."""
     if response_ids is None:
         return set()
     groups: dict[int, list[int]] = {}
     for i, e in enumerate(evaluators):
-        if hasattr(getattr(e, "world", None), "score_batch"):
-            groups.setdefault(id(e.world), []).append(i)
+        if hasattr(getattr(e, "latent", None), "score_batch"):
+            groups.setdefault(id(e.latent), []).append(i)
     for members in groups.values():
-        world = evaluators[members[0]].world
-        seq, tok = world.score_batch([evaluators[i] for i in members], prompt_ids, response_ids, lengths)
+        latent = evaluators[members[0]].latent
+        seq, tok = latent.score_batch([evaluators[i] for i in members], prompt_ids, response_ids, lengths)
         out.sequence[:, members] = seq
         out.tokens[:, : tok.shape[1], members] = tok
         out.has_tokens[members] = True
@@ -273,14 +273,14 @@ def score_responses(
 
     ``response_ids`` [B, T] and ``lengths`` [B] are the student's tokens of the responses; with a
     ``tokenizer`` (the student's, offering ``offsets``), character feedback is summed onto those
-    tokens, and without one each character is taken to be one token. Evaluators whose ``world``
-    offers ``score_batch`` (the synthetic ones) are scored on token ids in one vectorised call per
-    shared world; an evaluator with its own ``score_batch`` gets one call for the batch; the others
+    tokens, and without one each character is taken to be one token. Evaluators whose ``latent``
+    features offer ``score_batch`` (the synthetic ones) are scored on token ids in one vectorised call
+    per shared set of features; an evaluator with its own ``score_batch`` gets one call for the batch; the others
     are called once per response.
     """
     offsets = RowOffsets(responses, tokenizer, response_ids, lengths)
     out = _TableBuilder(evaluators, responses, _horizon(responses, offsets, response_ids))
-    done = _score_worlds(out, evaluators, prompt_ids, response_ids, lengths)
+    done = _score_by_latent_features(out, evaluators, prompt_ids, response_ids, lengths)
     for i, evaluator in enumerate(evaluators):
         if i in done:
             continue

@@ -1,6 +1,6 @@
 """Synthetic evaluators whose overlap is an exact knob.
 
-A :class:`SyntheticWorld` fixes a feature map phi: (previous character, character) -> R^k: a
+A :class:`LatentFeatures` fixes a feature map phi: (previous character, character) -> R^k: a
 per-character main effect plus an interaction with the previous character (``context_share`` of
 the variance). The interaction table is double-centred (zero mean over either character under
 uniform text), the main effect centred, and the sum whitened, so
@@ -33,7 +33,7 @@ MAX_LATENT_DIM = 128
 
 
 @dataclass(frozen=True, eq=False)
-class SyntheticWorld:
+class LatentFeatures:
     """The shared feature map phi and latent axes of a family of synthetic evaluators."""
 
     latent_dim: int
@@ -102,10 +102,10 @@ class SyntheticWorld:
 
 @dataclass(frozen=True, eq=False)
 class SyntheticEvaluator:
-    """One evaluator of a :class:`SyntheticWorld`; callable on strings, batched on token ids."""
+    """One evaluator of a :class:`LatentFeatures`; callable on strings, batched on token ids."""
 
     name: str
-    world: SyntheticWorld
+    latent: LatentFeatures
     index: int
     overlap: float
     gain: float = 1.0
@@ -115,20 +115,20 @@ class SyntheticEvaluator:
 
     @property
     def direction(self) -> np.ndarray:
-        return self.world.direction(self.index, self.overlap)
+        return self.latent.direction(self.index, self.overlap)
 
     def _encode(self, prompt: str, response: str):
-        tok = self.world.tokenizer
+        tok = self.latent.tokenizer
         ids = tok.encode(response, what=f"response given to evaluator {self.name!r}")
         return [tok.encode(prompt, what="prompt")], ids[None], np.array([len(ids)])
 
     def __call__(self, prompt: str, response: str) -> float:
-        seq, _ = self.world.score_batch([self], *self._encode(prompt, response))
+        seq, _ = self.latent.score_batch([self], *self._encode(prompt, response))
         return float(seq[0, 0])
 
     def token_scores(self, prompt: str, response: str) -> np.ndarray:
         """Feedback per response character; sums to the pre-squash logit (divided by ``gain``)."""
-        _, tok = self.world.score_batch([self], *self._encode(prompt, response))
+        _, tok = self.latent.score_batch([self], *self._encode(prompt, response))
         return tok[0, :, 0]
 
 
@@ -136,16 +136,16 @@ class EvaluatorSet(tuple):
     """A tuple of evaluators that also remembers the overlap it was built with."""
 
     overlap: float
-    world: SyntheticWorld | None
+    latent: LatentFeatures | None
 
-    def __new__(cls, evaluators, *, overlap: float = float("nan"), world: SyntheticWorld | None = None):
+    def __new__(cls, evaluators, *, overlap: float = float("nan"), latent: LatentFeatures | None = None):
         obj = super().__new__(cls, evaluators)
         obj.overlap = overlap
-        obj.world = world
+        obj.latent = latent
         return obj
 
     def __getnewargs_ex__(self):
-        return (tuple(self),), {"overlap": self.overlap, "world": self.world}
+        return (tuple(self),), {"overlap": self.overlap, "latent": self.latent}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -186,10 +186,10 @@ def correlated_evaluators(
         names = [CRITERIA[i] if i < len(CRITERIA) else f"evaluator_{i}" for i in range(n)]
     if len(names) != n:
         raise ConfigError(f"names has {len(names)} entries but n={n}; give one name per evaluator")
-    world = SyntheticWorld(latent_dim=latent_dim or max(8, n + 1), seed=seed, context_share=context_share)
+    latent = LatentFeatures(latent_dim=latent_dim or max(8, n + 1), seed=seed, context_share=context_share)
     members = [
-        SyntheticEvaluator(str(name), world, i, float(overlap), gain, noise, seed_offset=seed * 1000 + i)
+        SyntheticEvaluator(str(name), latent, i, float(overlap), gain, noise, seed_offset=seed * 1000 + i)
         for i, name in enumerate(names)
     ]
-    return EvaluatorSet(members, overlap=float(overlap), world=world)
+    return EvaluatorSet(members, overlap=float(overlap), latent=latent)
 

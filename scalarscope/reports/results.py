@@ -220,7 +220,7 @@ def _world_items(df, rows) -> list[str]:
     """What the default world's difficulty setting means for these numbers (read from the world)."""
     from scalarscope.evaluators.synthetic import correlated_evaluators
 
-    share = getattr(correlated_evaluators(2, 0.0, seed=0).world, "context_share", None)
+    share = getattr(correlated_evaluators(2, 0.0, seed=0).latent, "context_share", None)
     if share is None:
         return []
     margin = ""
