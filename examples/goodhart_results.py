@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else (ROOT / "runs" / "goodhart.quick.md" if args.quick else DOC)
     version = code_version()  # read before the runs: the workers import the library as it is now
     ablation_kl = tuple(float(v) for v in args.ablation_kl.split(",") if v.strip())
-    section = goodhart_section(quick=args.quick, workers=args.jobs, seeds=args.seeds,
+    section = goodhart_section(quick=args.quick, n_jobs=args.jobs, seeds=args.seeds,
                                side_studies=not args.main_only, ablation_kl=ablation_kl)
     given = "".join(f" {a}" for a in (sys.argv[1:] if argv is None else argv))
     stamp = (f"_This section: `python examples/goodhart_results.py{given}` on "

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                          client=args.scheduler)
     students = students_markdown({"gru": df[df.overlap.isin(PATH_OVERLAPS)], "tiny-gpt2": gpt2}, cycles=cycles,
                                  probes=probes, command=meta.command)
-    text = results_markdown(df, meta, extra_sections=[students, revision_markdown(quick=args.quick, workers=args.jobs),
+    text = results_markdown(df, meta, extra_sections=[students, revision_markdown(quick=args.quick, n_jobs=args.jobs),
                                                       context_markdown(context, cycles=cycles)])
     print(f"wrote {write_results(text, out)} ({len(df)} runs in {wall:.0f} s)")
     if args.csv:

@@ -262,7 +262,7 @@ def fit_table_by(summary, by: str) -> str:
 STUDY_KL = 0.3  # the resolved curve: measured to keep the policy's entropy (examples/kl_coef_scan.py)
 
 
-def goodhart_section(*, quick: bool = False, workers: int | None = None, seeds: int | None = None,
+def goodhart_section(*, quick: bool = False, n_jobs: int | None = None, seeds: int | None = None,
                      side_studies: bool = True, ablation_kl: tuple[float, ...] = (0.0, STUDY_KL)) -> str:
     """Run the studies behind the section and return its markdown (``quick``: small, for tests;
     ``side_studies=False`` skips the warmup and context studies; ``ablation_kl``: the KL settings of the
@@ -271,7 +271,7 @@ def goodhart_section(*, quick: bool = False, workers: int | None = None, seeds: 
     seeds = seeds or (2 if quick else 5)
     side = 1 if quick else 2
     cycles = 40 if quick else CYCLES
-    common = {"cycles": cycles, "n_jobs": workers, "progress": False}
+    common = {"cycles": cycles, "n_jobs": n_jobs, "progress": False}
     studies = [(f"The default engine (no KL penalty), {seeds} seeds",
                 goodhart([0.0, 0.87], seeds=seeds, warmup=WARMUP, **common)),
                (f"With a KL penalty (kl_coef {STUDY_KL:g}): the curve resolved, {seeds} seeds",

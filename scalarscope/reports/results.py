@@ -8,7 +8,6 @@ joins the default ones and :func:`write_results` writes atomically.
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from collections.abc import Sequence
@@ -175,18 +174,11 @@ def verdict_section(df, *, min_seeds: int = 5) -> str:
     return "\n".join(lines)
 
 
-def revision_markdown(*, quick: bool = False, workers: int | None = None) -> str | None:
-    """The revision study's section, if ``scalarscope.sweeps.revision_study`` provides one.
+def revision_markdown(*, quick: bool = False, n_jobs: int | None = None) -> str:
+    """The revision study's section (:func:`scalarscope.sweeps.revision_study.revision_section`)."""
+    from scalarscope.sweeps.revision_study import revision_section
 
-    ``quick`` and ``workers`` are passed on when its ``revision_section`` accepts them.
-    """
-    try:
-        from scalarscope.sweeps.revision_study import revision_section
-    except ImportError:
-        return None
-    accepted = inspect.signature(revision_section).parameters
-    options = {"quick": quick, "workers": workers or os.cpu_count() or 1}
-    return revision_section(**{k: v for k, v in options.items() if k in accepted})
+    return revision_section(quick=quick, n_jobs=n_jobs)
 
 
 def limitations_section(df) -> str:
