@@ -20,8 +20,8 @@ from scalarscope.evaluators.reward_functions import as_reward_function, from_rew
 from scalarscope.evaluators.synthetic import (
     CRITERIA,
     EvaluatorSet,
-    SyntheticEvaluator,
     LatentFeatures,
+    SyntheticEvaluator,
     correlated_evaluators,
 )
 from scalarscope.evaluators.timeout import EvaluatorTimeout, TimedEvaluator, with_timeout
