@@ -290,3 +290,26 @@ def test_offsets_of_no_tokens_and_of_words():
     assert tok.offsets(np.zeros(0, dtype=np.int64)).shape == (0, 2)
     ids = tok.encode("ab c")
     np.testing.assert_array_equal(tok.offsets(ids), [[0, 1], [1, 2], [2, 3], [3, 4]])
+
+
+def test_reads_on_the_probe_worker_give_the_plain_readings_numbers_bit_for_bit():
+    from scalarscope.engine._reading import ConcurrentReading, PlainReading
+
+    def run(concurrent: bool) -> tuple[pd.DataFrame, np.ndarray, type]:
+        model = tiny_gpt2(seed=0)
+        if not concurrent:
+            model.reads_concurrently = False  # the instance's answer: read everything inline
+        engine = ScalarScopeEngine(model=model, evaluators=correlated_evaluators(5, 0.87, seed=0), seed=0,
+                                   holdout="clarity", config=EngineConfig(transfer_every=2))
+        engine.run(6, progress=False)
+        transfers = np.array([(t.cycle, t.transfer, t.ceiling, t.fidelity, t.head_mae) for t in engine.history.transfers])
+        return (engine.history.to_frame().drop(columns="wall_ms"), engine.history.states(), transfers,
+                type(engine._reader))
+
+    concurrent, concurrent_states, concurrent_transfers, concurrent_kind = run(True)
+    plain, plain_states, plain_transfers, plain_kind = run(False)
+    assert (concurrent_kind, plain_kind) == (ConcurrentReading, PlainReading)
+    assert concurrent["kl"].notna().all() and list(concurrent_transfers[:, 0]) == [0, 2, 4]
+    pd.testing.assert_frame_equal(concurrent, plain, check_exact=True)
+    np.testing.assert_array_equal(concurrent_states, plain_states)
+    np.testing.assert_array_equal(concurrent_transfers, plain_transfers)

@@ -1,11 +1,14 @@
 """How a cycle talks to its student: decoding, the teacher-forced pass and the probe reads.
 
-Two ways, chosen once per engine by what the student can do:
+Three ways, chosen once per engine by what the student can do:
 
 - :class:`PlainReading`, for any :class:`~scalarscope.student.protocol.Student`: decoding from
   prompt ids, the probes read with ``predict_values`` before the update (so the state and the
   automatic transfer describe the parameters the cycle starts from) and trained in the same
   teacher-forced call as the responses.
+- :class:`ConcurrentReading`, for a student whose ``reads_concurrently`` is true (the HF student:
+  its reads keep no state between calls): the same reads, the reference policy's logits first, on
+  the probe worker while this thread runs the update's teacher-forced and backward passes.
 - :class:`SharedPromptReading`, for a :class:`~scalarscope.student.protocol.SharedPromptStudent`
   (the GRU): prompts encoded once per cycle; the state probe, the off-policy probes and (when due)
   the transfer set read on the probe worker while this thread runs the update's teacher-forced
@@ -20,6 +23,8 @@ transfer measurement, and each call takes the cycle's frozen stage results.
 
 from __future__ import annotations
 
+from concurrent import futures
+
 import numpy as np
 import torch
 
@@ -32,8 +37,11 @@ from scalarscope.student.protocol import SharedPromptStudent
 
 def reading_for(context, transfer) -> PlainReading:
     """The reading the context's student supports (the fast one where it can)."""
-    shared = isinstance(context.student, SharedPromptStudent)
-    return SharedPromptReading(context, transfer) if shared else PlainReading(context, transfer)
+    if isinstance(context.student, SharedPromptStudent):
+        return SharedPromptReading(context, transfer)
+    if getattr(context.student, "reads_concurrently", False) is True:
+        return ConcurrentReading(context, transfer)
+    return PlainReading(context, transfer)
 
 
 class PlainReading:
@@ -97,6 +105,48 @@ class PlainReading:
 
     def abandon(self) -> None:
         self._state = self._transfer = self._reference = None
+
+
+class ConcurrentReading(PlainReading):
+    """A student safe to read from a second thread while this one trains it: the reference
+    policy's logits, the state probe and (when due) the transfer set are read on the probe worker,
+    in that order, while this thread runs the teacher-forced and backward passes. Each read is a
+    single-threaded torch call on parameters nothing changes before :meth:`finish`, so the numbers
+    are those of the plain reading, bit for bit."""
+
+    def __init__(self, context, transfer):
+        super().__init__(context, transfer)
+        self._reference = self._state_reading = self._transfer_reading = None
+
+    def _futures(self) -> list:
+        return [f for f in (self._reference, self._state_reading, self._transfer_reading) if f is not None]
+
+    def start_reads(self, opened, generated, reference) -> None:
+        worker = probe_worker()
+        self._reference = worker.submit(reference_logits, reference, opened.prompt_ids, opened.row_prompt,
+                                        generated.gen.tokens)
+        self._state_reading = worker.submit(state_predictions, self.context)
+        due = self.transfer.due(opened.index)
+        self._transfer_reading = worker.submit(self.transfer.read) if due else None
+
+    def finish(self) -> None:
+        for future in self._futures():
+            future.result()  # they read the parameters this cycle started from
+
+    @property
+    def finished(self) -> bool:
+        return all(f.done() for f in self._futures())
+
+    def state(self) -> np.ndarray:
+        return self._state_reading.result()
+
+    def transfer_predictions(self) -> np.ndarray | None:
+        reading, self._transfer_reading = self._transfer_reading, None
+        return None if reading is None else reading.result()
+
+    def abandon(self) -> None:
+        futures.wait(self._futures())  # nothing may still read these parameters once the caller moves on
+        self._state_reading = self._transfer_reading = self._reference = None
 
 
 class SharedPromptReading(PlainReading):

@@ -32,6 +32,10 @@ class HFStudent(nn.Module):
     device: where the model and every tensor of a cycle live.
     """
 
+    # its passes keep no state between calls, so the engine may read probes on a second thread while
+    # this one trains (scalarscope.engine._reading.ConcurrentReading)
+    reads_concurrently = True
+
     def __init__(self, model, tokenizer, *, seed: int = 0, device: str | torch.device = "cpu", n_heads: int = 1):
         super().__init__()
         _check_causal_lm(model)
