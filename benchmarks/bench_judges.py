@@ -17,9 +17,9 @@ Then, side by side in one process (``--side-by-side`` cycles each, interleaved i
 - cycle: ``engine.step()`` as shipped, the judges scoring the responses on the judge worker while
   the student runs its teacher-forced pass (``EngineConfig.concurrent_judges``);
 - cycle, judges then student: the same with ``concurrent_judges=False`` (the old order);
-- judges alone: one batched call per judge on a fresh batch of the student's responses and the
-  cycle's random probes, as a cycle scores them (the batch is sampled untimed, from the student's
-  public ``generate``);
+- judges alone: the very calls the judges received in one "cycle" cycle (its responses and
+  probes), replayed in order on other instances of the same judges (with a MiniLM encoder of their own) that have received every earlier call too,
+  so that their score and embedding caches hit and miss as in the cycle;
 - student alone: the engine on the same world with constant judges of the same names (their cost
   is nil: what remains is the student's work and the engine's bookkeeping).
 
@@ -31,6 +31,7 @@ Target (issue 18): cycle <= 1.15 x max(judges alone, student alone).
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import time
 
@@ -67,34 +68,46 @@ class ConstantJudge:
         return [0.5] * len(responses)
 
 
-def judges_alone(world, judges, seed: int):
-    """A step that samples a fresh batch from its own student (untimed) and times one batched
-    scoring of it and of the cycle's random probes by ``judges``, as a cycle does."""
-    import numpy as np
-    import torch
+class RecordingJudge(TimedJudge):
+    """A timed judge that also keeps every batch it is asked to score, cycle by cycle."""
 
-    from scalarscope.evaluators import score_responses
+    def __init__(self, judge, tape: list):
+        super().__init__(judge)
+        self.tape = tape
 
-    cfg, student = world.config, world.student()
-    tok = student.tokenizer
-    prompt_ids = [tok.encode(p) for p in world.prompts]
-    rng = np.random.default_rng([seed, 99])
+    def score_batch(self, prompts, responses):
+        self.tape.append((self.name, list(prompts), list(responses)))
+        return super().score_batch(prompts, responses)
+
+
+def recorded_cycle(engine_step, tape: list, cycles: collections.deque):
+    """``engine.step`` whose judges' calls (on ``tape``) are queued per cycle for the replay."""
+    def run() -> float:
+        tape.clear()
+        start = time.perf_counter()
+        engine_step()
+        elapsed = time.perf_counter() - start
+        cycles.append(list(tape))
+        return elapsed
+    return run
+
+
+def judges_alone(replay_judges, cycles: collections.deque):
+    """The judges alone: the calls one recorded cycle made, in order, replayed on other instances of
+    the same judges that have seen every earlier call (so their score caches hit and miss as the
+    cycle's did), timed with nothing else running."""
+    from scalarscope.engine import EngineConfig
+    from scalarscope.engine._threads import torch_threads
+
+    by_name = {j.name: j for j in replay_judges}
 
     def step() -> float:
-        rows = rng.integers(len(world.prompts), size=cfg.batch_size)
-        gen = student.generate(prompt_ids, rows, np.full(cfg.batch_size, cfg.max_new_tokens),
-                               temperature=cfg.temperature, generator=torch.Generator().manual_seed(int(rng.integers(2**62))))
-        probe_ids = tok.sample_probes(cfg.probe_batch, cfg.probe_length, rng)
-        probe_rows = rng.integers(len(world.prompts), size=cfg.probe_batch)
-        width = max(gen.tokens.shape[1], cfg.probe_length)
-        ids = np.full((cfg.batch_size + cfg.probe_batch, width), tok.pad_id)
-        ids[:cfg.batch_size, :gen.tokens.shape[1]], ids[cfg.batch_size:, :cfg.probe_length] = gen.tokens, probe_ids
-        lengths = np.concatenate([gen.lengths, np.full(cfg.probe_batch, cfg.probe_length)])
-        all_rows = np.concatenate([rows, probe_rows])
-        start = time.perf_counter()  # as the engine scores: the student's tokens given, for token feedback
-        score_responses(judges, [world.prompts[i] for i in all_rows], tok.decode_batch(ids, lengths),
-                        prompt_ids=[prompt_ids[i] for i in all_rows], response_ids=ids, lengths=lengths, tokenizer=tok)
-        return time.perf_counter() - start
+        calls = cycles.popleft()
+        with torch_threads(EngineConfig().torch_threads):  # the thread setting the judges have in a cycle
+            start = time.perf_counter()
+            for name, prompts, responses in calls:
+                by_name[name].score_batch(prompts, responses)
+            return time.perf_counter() - start
 
     return step
 
@@ -107,20 +120,34 @@ def timed(step):
     return run
 
 
-def side_by_side(args, judges) -> None:
+def own_judges():
+    """The real judges with an encoder of their own: the packaged MiniLM's embedding cache is shared
+    by every judge of the process, which would let one contender's embeddings serve another's."""
+    from scalarscope.evaluators.judges import real_judges
+    from scalarscope.evaluators.sentence_model import SentenceEncoder, extract_minilm
+
+    judges, encoder = real_judges(), SentenceEncoder(extract_minilm())
+    for judge in judges:
+        if hasattr(judge, "encoder"):
+            judge.encoder = encoder
+    return judges
+
+
+def side_by_side(args) -> None:
     """The cycle, the judges alone and the student alone, interleaved in blocks (medians)."""
     import statistics
 
     from scalarscope.worlds.real_judges import real_judges_world
 
-    timed_judges = [TimedJudge(j) for j in judges]  # the judges' own time inside the cycle, for comparison
+    tape, cycles = [], collections.deque()
+    timed_judges = [RecordingJudge(j, tape) for j in own_judges()]  # the judges' own time inside the cycle, too
     world = real_judges_world(args.seed + 1, judges=tuple(timed_judges))
-    constant = real_judges_world(args.seed + 1, judges=tuple(ConstantJudge(j.name) for j in judges))
+    constant = real_judges_world(args.seed + 1, judges=tuple(ConstantJudge(j.name) for j in timed_judges))
     contenders = {
-        "cycle": timed(world.engine().step),
-        "cycle, judges then student": timed(real_judges_world(args.seed + 2, judges=tuple(judges))
+        "cycle": recorded_cycle(world.engine().step, tape, cycles),
+        "cycle, judges then student": timed(real_judges_world(args.seed + 1, judges=tuple(own_judges()))
                                             .engine(concurrent_judges=False).step),
-        "judges alone": judges_alone(world, judges, args.seed + 3),
+        "judges alone": judges_alone(own_judges(), cycles),
         "student alone": timed(constant.engine().step),
     }
     for _ in range(5):  # warm up all
@@ -191,7 +218,7 @@ def main() -> None:
     print("samples, first cycles:", [r.sample_response for r in records[:3]])
     print("samples, last cycles: ", [r.sample_response for r in records[-3:]])
     if args.side_by_side:
-        side_by_side(args, [j.judge for j in judges])
+        side_by_side(args)
 
 
 if __name__ == "__main__":
