@@ -218,3 +218,27 @@ def test_context_study_rows_and_section():
     assert df.fidelity.iloc[0] > df.fidelity.iloc[1]  # the interaction is the part the head learns last
     text = context_markdown(df, cycles=60)
     assert "| 0.3 |" in text and f"{df.transfer.iloc[1]:.3f}" in text
+
+
+def test_student_section_sets_fidelity_both_ceilings_and_the_uncertainty_beside_each_transfer():
+    from scalarscope.sweeps.students import students_markdown
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for overlap in (0.0, 0.87):
+        for seed in range(3):
+            t = rng.uniform(-0.05, 0.05) if overlap == 0 else rng.uniform(0.85, 0.9)
+            rows.append(dict(overlap=overlap, seed=seed, transfer=t, transfer_ci_low=t - 0.02 * (seed + 1),
+                             transfer_ci_high=t + 0.02 * (seed + 1), transfer_p_null=0.5 if overlap == 0 else 0.001,
+                             fidelity=rng.uniform(0.9, 1.0), ceiling=t + 0.01, best_ceiling=t + 0.02,
+                             first_score=0.5, final_score=0.9, wall_seconds=1.0))
+    df = pd.DataFrame(rows)
+    text = students_markdown({"gru": df}, cycles=10, probes=100, command="x")
+    b = df[df.overlap == 0.87]
+    line = next(row for row in text.splitlines() if row.startswith("| gru | 0.87 |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[3] == f"{b.transfer.mean():.3f} ± {b.transfer.std(ddof=1):.3f}"
+    assert cells[4] == "0.080" and cells[5] == "3 of 3"  # widths 0.04, 0.08, 0.12; every p below 0.01
+    assert cells[6] == f"{b.fidelity.mean():.3f} ± {b.fidelity.std(ddof=1):.3f}"
+    assert cells[8] == f"{b.best_ceiling.mean():.3f} ± {b.best_ceiling.std(ddof=1):.3f}"
+    assert "| gru | 0 | 3 |" in text and "0 of 3" in text

@@ -57,13 +57,18 @@ def students_markdown(by_student: dict, *, cycles: int, probes: int, command: st
                 continue
             rise = runs.final_score - runs.first_score
             ratio = runs.transfer.mean() / runs.ceiling.mean() if runs.ceiling.mean() >= 0.1 else math.nan
+            width = (runs.transfer_ci_high - runs.transfer_ci_low).mean()
+            beyond = int((runs.transfer_p_null < 0.01).sum())
             rows.append([name, f"{overlap:g}", len(runs), _pm(runs.transfer.mean(), runs.transfer.std(ddof=1)),
+                         f"{width:.3f}", f"{beyond} of {len(runs)}", _pm(runs.fidelity.mean(), runs.fidelity.std(ddof=1)),
                          _pm(runs.ceiling.mean(), runs.ceiling.std(ddof=1)),
+                         _pm(runs.best_ceiling.mean(), runs.best_ceiling.std(ddof=1)),
                          "n/a" if math.isnan(ratio) else f"{ratio:.3f}",
                          f"{runs.first_score.mean():.3f} → {runs.final_score.mean():.3f} (+{rise.mean():.3f})",
                          f"{runs.wall_seconds.mean():.0f}"])
-    table = markdown_table(["student", "overlap ρ", "runs", "learned transfer", "ceiling", "transfer / ceiling",
-                            "training score, first 20 → last 20 cycles", "s per run"], rows)
+    table = markdown_table(["student", "overlap ρ", "runs", "learned transfer", "mean width of the runs' 95 % intervals",
+                            "runs with p_null < 0.01", "fidelity", "ceiling (equal weights)", "best linear ceiling",
+                            "transfer / ceiling", "training score, first 20 → last 20 cycles", "s per run"], rows)
     checks = []
     for name, df in by_student.items():
         for claim, holds, numbers in student_checks(df):
@@ -73,7 +78,9 @@ def students_markdown(by_student: dict, *, cycles: int, probes: int, command: st
         f"The default world (5 synthetic evaluators, holdout rotating over seeds, {cycles} cycles per run) with "
         "the character GRU and with `tiny_gpt2` (2 layers, width 64, 4 heads, built from a `GPT2Config` "
         "offline; the same characters, a KV-cache decoder and a linear scalar head on its last hidden states). "
-        f"Transfer and ceiling on {probes} fresh probes after the last cycle; mean ± std over seeds. "
+        f"Measured on {probes} fresh random probes after the last cycle; mean ± std over seeds, with each run's "
+        "bootstrap 95 % interval and permutation p-value (1000 resamples, 1000 shuffles), the head's fidelity "
+        "to its training evaluators and both ceilings. "
         f"GPT-2 rows from `{command}`; GRU rows from the main sweep above.\n\n"
         + table + "\n\n" + "\n".join(checks)
     )
