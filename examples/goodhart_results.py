@@ -12,13 +12,13 @@ can produce the same section through ``goodhart_section`` in its ``extra_section
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scalarscope._atomic import atomic_write_text
 from scalarscope.reports.goodhart import TITLE, goodhart_section
+from scalarscope.reports.provenance import from_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RESULTS_AND_LIMITATIONS.md"
@@ -39,19 +39,6 @@ def splice(document: str, section: str, *, before: str = "## Limitations") -> st
     return document.rstrip("\n") + "\n\n" + section
 
 
-def code_version() -> str:
-    """' from commit abc1234' (marked when scalarscope/ has uncommitted edits), or ''."""
-    try:
-        def git(*args: str) -> str:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
-                                  timeout=10).stdout.strip()
-
-        dirty = " with uncommitted changes" if git("status", "--porcelain", "scalarscope") else ""
-        return f" from commit {git('rev-parse', '--short', 'HEAD')}{dirty}"
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small studies, written under runs/")
@@ -64,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="markdown to update (default docs/RESULTS_AND_LIMITATIONS.md)")
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else (ROOT / "runs" / "goodhart.quick.md" if args.quick else DOC)
-    version = code_version()  # read before the runs: the workers import the library as it is now
+    version = from_version()  # read before the runs: the workers import the library as it is now
     ablation_kl = tuple(float(v) for v in args.ablation_kl.split(",") if v.strip())
     section = goodhart_section(quick=args.quick, n_jobs=args.jobs, seeds=args.seeds,
                                side_studies=not args.main_only, ablation_kl=ablation_kl)

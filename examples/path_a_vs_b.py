@@ -10,12 +10,12 @@ Every number in the document comes from the sweep this script runs (see scalarsc
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from scalarscope.reports.provenance import code_version
 from scalarscope.reports.results import ResultsMeta, results_markdown, revision_markdown, write_results
 from scalarscope.sweeps import sweep
 from scalarscope.sweeps.context import context_markdown, context_study
@@ -37,19 +37,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default=None, help="markdown path (default docs/RESULTS_AND_LIMITATIONS.md)")
     parser.add_argument("--csv", default=None, help="also write the per-run table here")
     return parser.parse_args(argv)
-
-
-def code_version() -> str:
-    """The library's git commit (marked when scalarscope/ has uncommitted edits), or ''."""
-    try:
-        def git(*args: str) -> str:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
-                                  timeout=10).stdout.strip()
-
-        dirty = " with uncommitted changes" if git("status", "--porcelain", "scalarscope") else ""
-        return f"commit {git('rev-parse', '--short', 'HEAD')}{dirty}"
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--out", default=str(DOC))
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "examples"))
-    from path_a_vs_b import code_version
+    from scalarscope.reports.provenance import code_version
 
     version = code_version()
     df = sweep(overlaps=(0.0, 0.87), seeds=args.seeds, cycles=args.cycles, holdout="rotate", n_jobs=args.jobs,

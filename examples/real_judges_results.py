@@ -24,6 +24,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
+from scalarscope.reports.provenance import from_version
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,21 +41,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (each loads its own MiniLM)")
     parser.add_argument("--out", default=None, help="markdown path (default docs/REAL_JUDGES.md)")
     return parser.parse_args(argv)
-
-
-def code_version() -> str:
-    """The library's git commit (marked when scalarscope/ has uncommitted edits), or ''."""
-    import subprocess
-
-    try:
-        def git(*args: str) -> str:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True,
-                                  timeout=10).stdout.strip()
-
-        dirty = " with uncommitted changes" if git("status", "--porcelain", "scalarscope") else ""
-        return f" from commit {git('rev-parse', '--short', 'HEAD')}{dirty}"
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def one_run(holdout: str, seed: int, cycles: int, probes: int, policy_probes: int) -> dict:
@@ -187,7 +174,7 @@ def main(argv=None) -> int:
     passed = "".join(f" {a}" for a in given)
     meta = {"args": passed, "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "seeds": seeds,
             "cycles": cycles, "probes": probes, "policy_probes": policy_probes, "headline": args.headline,
-            "headline_seeds": headline_seeds, "seconds": time.perf_counter() - start, "code": code_version()}
+            "headline_seeds": headline_seeds, "seconds": time.perf_counter() - start, "code": from_version()}
     atomic_write_text(ROOT / out if not out.is_absolute() else out, markdown(report, runs, meta))
     print(f"wrote {out} ({meta['seconds']:.0f} s)")
     return 0
