@@ -26,24 +26,15 @@ Targets (issue 2): <= 12 ms per cycle, engine within 1.2x of the bare loop.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 from _bare import bare_step, floor_step
+from _timing import interleaved, print_table
 
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
 from scalarscope.evaluators import correlated_evaluators
 from scalarscope.student import default_student
-
-
-def time_block(step, n: int) -> tuple[float, int]:
-    tokens = 0
-    start = time.perf_counter()
-    for _ in range(n):
-        tokens += step()
-    return (time.perf_counter() - start) / n, tokens
 
 
 def main() -> None:
@@ -66,24 +57,11 @@ def main() -> None:
     inline = ScalarScopeEngine(seed=0, config=config.replace(concurrent_judges=False))
     contenders = {"engine": engine_step, "judges then": lambda: inline.step().metrics.tokens_used, "bare loop": bare,
                   "bare floor": floor_step(default_student(seed=0), config)}
-    for _ in range(20):  # warm up all
-        for step in contenders.values():
-            step()
     block = 25
-    times = {name: [] for name in contenders}
-    tokens = dict.fromkeys(contenders, 0)
-    for _ in range(args.cycles // block):  # interleaved blocks: drifts in machine speed hit all alike
-        for name, step in contenders.items():
-            t, n = time_block(step, block)
-            times[name].append(t)
-            tokens[name] += n
-    ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
+    ms, tps, timed = interleaved(contenders, cycles=args.cycles, block=block, warmup=20)
     print(f"torch threads: {torch.get_num_threads()}, batch {batch} x {new_tokens} new tokens, "
-          f"{len(times['engine']) * block} cycles each (median of {block}-cycle blocks)")
-    print(f"{'':<12}{'ms/cycle':>10}{'tokens/s':>12}{'engine / this':>15}")
-    for name in contenders:
-        tps = tokens[name] / (sum(times[name]) * block)
-        print(f"{name:<12}{ms[name]:>10.2f}{tps:>12.0f}{ms['engine'] / ms[name]:>14.2f}x")
+          f"{timed} cycles each (median of {block}-cycle blocks)")
+    print_table(ms, tps)
     print(f"mean judge score, first / last {block} cycles: engine {np.mean(engine_scores[:block]):.3f} / "
           f"{np.mean(engine_scores[-block:]):.3f}, bare loop {np.mean(bare.scores[:block]):.3f} / "
           f"{np.mean(bare.scores[-block:]):.3f}")

@@ -21,24 +21,15 @@ Target (issue 18): engine <= 1.15x the bare loop, with the engine's default thre
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 from _bare import bare_step
+from _timing import interleaved, print_table
 
 from scalarscope.engine import EngineConfig, ScalarScopeEngine
 from scalarscope.evaluators import correlated_evaluators
 from scalarscope.student import tiny_gpt2
-
-
-def time_block(step, n: int) -> tuple[float, int]:
-    tokens = 0
-    start = time.perf_counter()
-    for _ in range(n):
-        tokens += step()
-    return (time.perf_counter() - start) / n, tokens
 
 
 def main() -> None:
@@ -68,25 +59,12 @@ def main() -> None:
             torch.set_num_threads(previous)
 
     contenders = {"engine": engine_step, "bare loop": bare_threaded}
-    for _ in range(5):  # warm up both
-        for step in contenders.values():
-            step()
     block = 10
-    times = {name: [] for name in contenders}
-    tokens = dict.fromkeys(contenders, 0)
-    for _ in range(max(args.cycles // block, 1)):
-        for name, step in contenders.items():
-            t, n = time_block(step, block)
-            times[name].append(t)
-            tokens[name] += n
-    ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
+    ms, tps, timed = interleaved(contenders, cycles=args.cycles, block=block, warmup=5)
     print(f"tiny GPT-2 student on {args.device}, torch threads in a cycle: {threads or torch.get_num_threads()}, "
-          f"batch {config.batch_size} x {config.max_new_tokens} new tokens, {len(times['engine']) * block} cycles "
+          f"batch {config.batch_size} x {config.max_new_tokens} new tokens, {timed} cycles "
           f"each (median of {block}-cycle blocks)")
-    print(f"{'':<12}{'ms/cycle':>10}{'tokens/s':>12}{'engine / this':>15}")
-    for name in contenders:
-        tps = tokens[name] / (sum(times[name]) * block)
-        print(f"{name:<12}{ms[name]:>10.2f}{tps:>12.0f}{ms['engine'] / ms[name]:>14.2f}x")
+    print_table(ms, tps)
     print(f"mean judge score, first / last {block} cycles: engine {np.mean(engine_scores[:block]):.3f} / "
           f"{np.mean(engine_scores[-block:]):.3f}, bare loop {np.mean(bare.scores[:block]):.3f} / "
           f"{np.mean(bare.scores[-block:]):.3f}")
