@@ -16,9 +16,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scalarscope._atomic import atomic_write_text
 from scalarscope.reports.goodhart import TITLE, goodhart_section
 from scalarscope.reports.provenance import from_version
+from scalarscope.reports.results import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RESULTS_AND_LIMITATIONS.md"
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
              f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}{version}; rerun the script, do not edit._")
     section = section.replace("\n\n", f"\n\n{stamp}\n\n", 1)
     document = out.read_text() if out.exists() else ""
-    print(f"wrote {atomic_write_text(out, splice(document, section))}")
+    print(f"wrote {write_results(splice(document, section), out)}")
     return 0
 
 

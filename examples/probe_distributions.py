@@ -45,9 +45,8 @@ def splice(document: str, section: str, *, after: str = "## Path A and Path B, r
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scalarscope._atomic import atomic_write_text
     from scalarscope.reports.distributions import distributions_section
-    from scalarscope.reports.results import PROBE_LIMITATION
+    from scalarscope.reports.results import PROBE_LIMITATION, write_results
     from scalarscope.sweeps import sweep
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     section = distributions_section(df, probes=2000).replace("\n\n", f"\n\n{stamp}\n\n", 1)
     document = re.sub(r"^- \*\*Probe distribution\.\*\*.*$", lambda _: f"- {PROBE_LIMITATION}", splice(document, section),
                       flags=re.MULTILINE)
-    print(f"wrote {atomic_write_text(out, document)}")
+    print(f"wrote {write_results(document, out)}")
     return 0
 
 

@@ -152,8 +152,8 @@ def markdown(report, runs, meta) -> str:
 def main(argv=None) -> int:
     from joblib import Parallel, delayed
 
-    from scalarscope._atomic import atomic_write_text
     from scalarscope.evaluators.judges import real_judges
+    from scalarscope.reports.results import write_results
     from scalarscope.worlds import build_world
 
     args = parse_args(argv)
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     meta = {"args": passed, "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "seeds": seeds,
             "cycles": cycles, "probes": probes, "policy_probes": policy_probes, "headline": args.headline,
             "headline_seeds": headline_seeds, "seconds": time.perf_counter() - start, "code": from_version()}
-    atomic_write_text(ROOT / out if not out.is_absolute() else out, markdown(report, runs, meta))
+    write_results(markdown(report, runs, meta), ROOT / out if not out.is_absolute() else out)
     print(f"wrote {out} ({meta['seconds']:.0f} s)")
     return 0
 

@@ -31,7 +31,7 @@ def splice(document: str, section: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scalarscope._atomic import atomic_write_text
+    from scalarscope.reports.results import write_results
     from scalarscope.sweeps import sweep
     from scalarscope.sweeps.students import PATH_OVERLAPS, student_sweep, students_markdown
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in gru.itertuples():
         print(f"gru overlap {run.overlap:g} seed {run.seed}: transfer {run.transfer:.3f}, ceiling {run.ceiling:.3f}")
     out = Path(args.out)
-    print(f"wrote {atomic_write_text(out, splice(out.read_text(), section))}")
+    print(f"wrote {write_results(splice(out.read_text(), section), out)}")
     return 0
 
 

@@ -90,3 +90,22 @@ def test_score_rise_compares_windows_that_do_not_overlap():
     first, last = score_rise(SimpleNamespace(history=history), window=20)  # 20 cycles: halves of 10
     assert first == pytest.approx(np.linspace(0.0, 1.0, 20)[:10].mean())
     assert last == pytest.approx(np.linspace(0.0, 1.0, 20)[10:].mean())
+
+
+def test_samples_after_the_engines_prompts_and_their_perplexity(world):
+    import torch
+
+    from scalarscope.worlds.english_measures import perplexity_under, sample
+
+    engine = world.engine(holdout="vader", batch_size=8, max_new_tokens=8, probe_batch=4, state_probe_size=4,
+                          transfer_probes=16)
+    samples = sample(engine.model, engine, 12, seed=1)
+    assert len(samples.texts) == 12 and set(samples.prompts) <= set(engine.prompts)
+    assert samples.tokens.shape[0] == 12 and samples.tokens.shape[1] <= 8 and (samples.lengths >= 1).all()
+    own = perplexity_under(engine.model, samples)
+    # oracle: the same mean negative log-likelihood from one teacher-forced pass, summed in numpy
+    logits, _ = engine.model.forward(samples.prompt_ids, samples.row_prompt, samples.tokens)
+    logp = torch.log_softmax(logits.detach().double(), -1).numpy()
+    nll = [-logp[b, t, samples.tokens[b, t]] for b in range(12) for t in range(int(samples.lengths[b]))]
+    assert own == pytest.approx(float(np.exp(np.mean(nll))), rel=1e-9)
+    assert 1.0 < own < engine.tokenizer.vocab_size

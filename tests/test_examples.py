@@ -69,3 +69,24 @@ def _table(block: str) -> dict[str, list[float]]:
 def test_examples_explain_themselves(name):
     done = run_example(name, "--help", timeout=60)
     assert done.returncode == 0 and "--cycles" in done.stdout, done.stderr
+
+
+def test_examples_and_notebooks_import_no_private_module():
+    import ast
+    import json
+
+    sources = {p.name: p.read_text() for p in EXAMPLES.glob("*.py")}
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        cells = json.loads(notebook.read_text())["cells"]
+        sources[notebook.name] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    private = []
+    for name, source in sources.items():
+        for node in ast.walk(ast.parse(source)):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else []
+            private += [f"{name}: {m}" for m in modules if m.startswith("scalarscope")
+                        and any(part.startswith("_") for part in m.split("."))]
+            private += [f"{name}: {node.module}.{n}" for n in names if n.startswith("_") and (node.module or "").startswith("scalarscope")]
+    assert not private, private
+    assert len(sources) >= 15  # the examples and the notebooks were all read

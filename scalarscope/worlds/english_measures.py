@@ -26,7 +26,7 @@ def sample(student, engine, n: int, *, seed: int = 0) -> Samples:
     the engine's prompts, at the engine's temperature and length."""
     rng = np.random.default_rng([abs(int(seed)), 47])
     row_prompt = rng.integers(len(engine.prompts), size=n)
-    prompt_ids = [engine._encode_prompt(p) for p in engine.prompts]
+    prompt_ids = [engine.tokenizer.encode(p, what="prompt") for p in engine.prompts]
     gen = student.generate(prompt_ids, row_prompt, np.full(n, engine.config.max_new_tokens),
                            temperature=engine.config.temperature,
                            generator=torch.Generator().manual_seed(int(rng.integers(2**62))))
