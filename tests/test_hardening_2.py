@@ -42,38 +42,42 @@ def _rewrite(path, change, *, rehash: bool = True) -> None:
     _ = _codec  # the spec stays in its encoded form: changes are written as raw JSON
 
 
+def _saved(factory, engine) -> bytes:
+    """The bytes of ``engine``'s checkpoint (saved once per module, copied for each test)."""
+    path = factory.mktemp("ck") / "engine.ckpt"
+    engine.save(path)
+    return path.read_bytes()
+
+
+def _copied(folder, data: bytes, name: str):
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
 @pytest.fixture(scope="module")
 def gpt2_checkpoint(tmp_path_factory):
     from scalarscope.student.hf import tiny_gpt2
 
-    engine = ScalarScopeEngine(model=tiny_gpt2(seed=0, n_layer=1, n_embd=16, n_head=2, n_positions=32),
-                               seed=0, config=SMALL)
-    path = tmp_path_factory.mktemp("ck") / "gpt2.ckpt"
-    engine.save(path)
-    return path.read_bytes()
+    model = tiny_gpt2(seed=0, n_layer=1, n_embd=16, n_head=2, n_positions=32)
+    return _saved(tmp_path_factory, ScalarScopeEngine(model=model, seed=0, config=SMALL))
 
 
 @pytest.fixture
 def gpt2_file(tmp_path, gpt2_checkpoint):
-    path = tmp_path / "gpt2.ckpt"
-    path.write_bytes(gpt2_checkpoint)
-    return path
+    return _copied(tmp_path, gpt2_checkpoint, "gpt2.ckpt")
 
 
 @pytest.fixture(scope="module")
 def gru_checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ck") / "gru.ckpt"
     engine = ScalarScopeEngine(seed=0, config=SMALL)
     engine.run(1, progress=False)
-    engine.save(path)
-    return path.read_bytes()
+    return _saved(tmp_path_factory, engine)
 
 
 @pytest.fixture
 def gru_file(tmp_path, gru_checkpoint):
-    path = tmp_path / "gru.ckpt"
-    path.write_bytes(gru_checkpoint)
-    return path
+    return _copied(tmp_path, gru_checkpoint, "gru.ckpt")
 
 
 # -- security: a crafted checkpoint runs no code ----------------------------------------------------
