@@ -24,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
+from scalarscope.reports.format import mean_std
 from scalarscope.reports.provenance import from_version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,11 +69,7 @@ def one_run(holdout: str, seed: int, cycles: int, probes: int, policy_probes: in
 
 
 def _pm(values) -> str:
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return "not measured"
-    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}" if len(values) > 1 else f"{values.mean():.3f}"
+    return mean_std(values, missing="not measured")
 
 
 def _f(value, digits: int = 3) -> str:

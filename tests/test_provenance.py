@@ -24,3 +24,15 @@ def test_code_version_names_the_commit_and_marks_library_edits(tmp_path):
     assert code_version(tmp_path) == f"commit {short}"
     (tmp_path / "scalarscope" / "a.py").write_text("x = 2\n")
     assert code_version(tmp_path) == f"commit {short} with uncommitted changes"
+
+
+def test_mean_std_is_numpys_over_the_finite_values():
+    import numpy as np
+
+    from scalarscope.reports.format import mean_std
+
+    values = [0.12, -0.31, float("nan"), 0.5, float("inf")]
+    finite = np.array([0.12, -0.31, 0.5])
+    assert mean_std(values) == f"{finite.mean():.3f} ± {finite.std(ddof=1):.3f}"
+    assert mean_std(values, signed=True).startswith(f"+{finite.mean():.3f}")
+    assert mean_std([float("nan")], missing="not measured") == "not measured" and mean_std([-0.25]) == "-0.250"

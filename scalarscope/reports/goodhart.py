@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from scalarscope.reports.format import mean_std
 from scalarscope.sweeps.goodhart_fit import MIN_R2, goodhart_summary
 from scalarscope.sweeps.goodhart_study import CYCLES, WARMUP, goodhart
 
@@ -27,11 +28,7 @@ D_BINS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 15.0)
 
 
 def _pm(values) -> str:
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return "n/a"
-    return f"{values.mean():+.3f} ± {values.std(ddof=1):.3f}" if len(values) > 1 else f"{values.mean():+.3f}"
+    return mean_std(values, signed=True)
 
 
 def _plain(values) -> str:
