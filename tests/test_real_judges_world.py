@@ -73,8 +73,8 @@ def test_the_student_learns_what_lexicon_judges_like():
     """Without MiniLM (seconds): sentiment and commonness alone must be learned."""
     world = real_judges_world(1, judges=(SentimentJudge(name="positive"), CommonnessJudge(name="common")))
     engine = world.engine(transfer_every=0)
-    means = [engine.step().metrics.mean_score for _ in range(120)]
-    assert np.mean(means[-20:]) > np.mean(means[:20]) + 0.1
+    means = [engine.step().metrics.mean_score for _ in range(80)]  # seeds 1-3 rise by 0.20-0.23 in 80 cycles
+    assert np.mean(means[-15:]) > np.mean(means[:15]) + 0.1
 
 
 def test_cli_runs_the_real_judges_world(tmp_path, capsys):
