@@ -18,7 +18,7 @@ from pathlib import Path
 
 from scalarscope.reports.goodhart import TITLE, goodhart_section
 from scalarscope.reports.provenance import from_version
-from scalarscope.reports.results import write_results
+from scalarscope.reports.results import replace_section, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RESULTS_AND_LIMITATIONS.md"
@@ -27,16 +27,7 @@ DOC = ROOT / "docs" / "RESULTS_AND_LIMITATIONS.md"
 def splice(document: str, section: str, *, before: str = "## Limitations") -> str:
     """``document`` with its section titled ``TITLE`` replaced by ``section`` (or ``section`` inserted
     before the heading ``before``, or appended)."""
-    section = section.strip() + "\n\n"
-    if TITLE in document:
-        start = document.index(TITLE)
-        following = document.find("\n## ", start + len(TITLE))
-        end = following + 1 if following >= 0 else len(document)
-        return document[:start] + section + document[end:]
-    if f"\n{before}" in document:
-        at = document.index(f"\n{before}") + 1
-        return document[:at] + section + document[at:]
-    return document.rstrip("\n") + "\n\n" + section
+    return replace_section(document, TITLE, section, before=before)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,14 +34,9 @@ def appendix_rows(document: str) -> dict[tuple[float, int], tuple[str, str]]:
 
 
 def splice(document: str, section: str, *, after: str = "## Path A and Path B, read from the data") -> str:
-    section = section.strip() + "\n\n"
-    if TITLE in document:
-        start = document.index(TITLE)
-        following = document.find("\n## ", start + len(TITLE))
-        return document[:start] + section + document[following + 1:]
-    start = document.index(after)
-    following = document.find("\n## ", start + len(after))
-    return document[:following + 1] + section + document[following + 1:]
+    from scalarscope.reports.results import replace_section
+
+    return replace_section(document, TITLE, section, after=after)
 
 
 def main(argv: list[str] | None = None) -> int:

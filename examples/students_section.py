@@ -24,10 +24,9 @@ def splice(document: str, section: str) -> str:
     """``document`` with its section titled ``TITLE`` replaced by ``section``."""
     if TITLE not in document:
         raise SystemExit(f"{TITLE!r} is not in the document: run examples/path_a_vs_b.py for the whole of it")
-    start = document.index(TITLE)
-    following = document.find("\n## ", start + len(TITLE))
-    end = following + 1 if following >= 0 else len(document)
-    return document[:start] + section.strip() + "\n\n" + document[end:]
+    from scalarscope.reports.results import replace_section
+
+    return replace_section(document, TITLE, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -260,6 +260,29 @@ def results_markdown(df, meta: ResultsMeta, *, extra_sections: Sequence[str | No
     return "\n\n".join(s.strip() for s in sections if s) + "\n"
 
 
+def replace_section(document: str, title: str, section: str, *, before: str | None = None,
+                    after: str | None = None) -> str:
+    """``document`` with its section headed ``title`` replaced by ``section`` (up to the next ``## ``
+    heading). Without one, ``section`` goes before the heading ``before``, or after the section
+    headed ``after``, or at the end."""
+    section = section.strip() + "\n\n"
+
+    def end_of(start: int, heading: str) -> int:
+        following = document.find("\n## ", start + len(heading))
+        return following + 1 if following >= 0 else len(document)
+
+    if title in document:
+        start = document.index(title)
+        return document[:start] + section + document[end_of(start, title):]
+    if before is not None and f"\n{before}" in document:
+        at = document.index(f"\n{before}") + 1
+        return document[:at] + section + document[at:]
+    if after is not None and after in document:
+        at = end_of(document.index(after), after)
+        return document[:at] + section + document[at:]
+    return document.rstrip("\n") + "\n\n" + section
+
+
 def write_results(text: str, path: str | os.PathLike) -> Path:
     """Write ``text`` to ``path`` atomically (a temporary file in the same folder, then rename)."""
     from scalarscope._atomic import atomic_write_text
